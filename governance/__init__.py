@@ -1,0 +1,1 @@
+"""syncgov: governance of operational data sync around a dbt warehouse."""

@@ -1,0 +1,31 @@
+"""The `syncgov` command line: a thin click shell over the library.
+
+Each command lives in a module named after what it does and registers itself on `main`.
+Library code raises `SyncgovError`s; `run_cli` turns them into one-line messages and exit codes
+(0 ok, 1 findings or failures, 2 usage or unreadable input).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# One module per command family; each defines click commands and a `register(main)` function.
+COMMAND_MODULES: tuple[str, ...] = (
+    "governance.cli.simulate",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="syncgov", prog_name="syncgov")
+def main() -> None:
+    """Govern operational data sync around a dbt warehouse.
+
+    Simulate a landing zone, lint the governance registry, generate dbt inputs and schedules,
+    gate reverse-ETL exports, and report sync health. Run `syncgov COMMAND --help` for details.
+    """
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(main)

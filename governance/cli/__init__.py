@@ -8,6 +8,7 @@ Library code raises `SyncgovError`s; `run_cli` turns them into one-line messages
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -29,3 +30,20 @@ def main() -> None:
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(main)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console entry point: click's usage errors become one line and exit code 2."""
+    try:
+        code = main.main(args=argv, prog_name="syncgov", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        click.echo(f"syncgov: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("syncgov: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"syncgov: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

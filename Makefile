@@ -1,0 +1,40 @@
+# The two commands of the README's quick start are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+export DBT_PROFILES_DIR := $(CURDIR)
+export SYNCGOV_WAREHOUSE ?= $(CURDIR)/.warehouse/syncgov.duckdb
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install demo test test-fast lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/syncgov: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	uv sync --frozen --python python3.11
+	@touch $@
+
+install: $(BIN)/syncgov  ## create .venv with the locked dependencies
+
+demo: install  ## simulate a landing zone with every fault, build the warehouse, show what happened
+	$(BIN)/python -m governance.demo
+
+test: install  ## every test: unit, property, end-to-end on real dbt + DuckDB
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test-fast: install  ## the fast tests only (no real dbt builds)
+	$(BIN)/pytest -m "not slow"
+
+lint: install  ## ruff and sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint models macros snapshots tests/dbt
+
+bench: install  ## benchmarks; BENCH_SCALE=10 for 10x the default sizes
+	$(BIN)/python -m bench.run
+
+clean:  ## remove the warehouse, dbt artifacts and caches
+	rm -rf .warehouse target logs .pytest_cache .ruff_cache

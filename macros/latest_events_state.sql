@@ -1,0 +1,121 @@
+{#-
+    The state of one source's entity: one row per key holding its latest valid event.
+
+    Order of events for a key: newest `_source_event_at` first; on a tie a tombstone beats an
+    upsert, then the greater `_event_id` wins, so the outcome never depends on arrival order.
+
+    Incremental runs read only events loaded since the newest applied load (minus the
+    lookback var) and compare each key's newest incoming event with the stored row: an older
+    event never replaces a newer one, an older upsert never resurrects a tombstone, and a row
+    is rewritten only when an incoming event wins. Re-applying a batch therefore changes
+    nothing, not even `_applied_at`.
+-#}
+{% macro latest_events_state(staged, key, columns) %}
+{%- set lookback = var('sync_lookback_minutes') | int -%}
+{%- set carried = [key] + columns + ['_is_deleted', '_event_id', '_source_system', '_source_event_at', '_loaded_at', '_sync_batch_id'] -%}
+
+with incoming as (
+
+    select
+        {{ key }},
+        {%- for col in columns %}
+        {{ col }},
+        {%- endfor %}
+        _op = 'delete' as _is_deleted,
+        _event_id,
+        _source_system,
+        _source_event_at,
+        _loaded_at,
+        _sync_batch_id
+    from {{ staged }}
+    where _quarantine_reason is null
+    {%- if is_incremental() %}
+        and _loaded_at > (
+            select {{ dbt.dateadd('minute', -lookback, "coalesce(max(_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
+            from {{ this }}
+        )
+    {%- endif %}
+
+),
+
+newest_incoming as (
+
+    select *
+    from incoming
+    qualify row_number() over (
+        partition by {{ key }}
+        order by _source_event_at desc, _is_deleted desc, _event_id desc
+    ) = 1
+
+),
+
+{%- if is_incremental() %}
+
+stored as (
+
+    select
+        {%- for col in carried %}
+        {{ col }},
+        {%- endfor %}
+        true as _is_stored
+    from {{ this }}
+    where {{ key }} in (select newest_incoming.{{ key }} from newest_incoming)
+
+),
+
+contenders as (
+
+    select
+        {%- for col in carried %}
+        {{ col }},
+        {%- endfor %}
+        false as _is_stored
+    from newest_incoming
+    union all
+    select * from stored
+
+),
+
+winners as (
+
+    -- On a full tie (the same event again) the stored row wins: nothing is rewritten.
+    select *
+    from contenders
+    qualify row_number() over (
+        partition by {{ key }}
+        order by _source_event_at desc, _is_deleted desc, _event_id desc, _is_stored desc
+    ) = 1
+
+),
+
+changed as (
+
+    select * from winners where not _is_stored
+
+),
+
+{%- else %}
+
+changed as (
+
+    select * from newest_incoming
+
+),
+
+{%- endif %}
+
+final as (
+
+    select
+        {%- for col in carried %}
+        {{ col }},
+        {%- endfor %}
+        {{ syncgov.sync_now() }} as _applied_at,
+        '{{ invocation_id }}' as _dbt_invocation_id
+    from changed
+
+)
+
+select * from final
+{% endmacro %}
+

@@ -1,0 +1,29 @@
+{#- Portable building blocks: types, safe casts and the UTC clock, dispatched where engines differ. -#}
+
+{% macro sync_type(name) -%}
+    {%- if name == 'string' -%}{{ dbt.type_string() }}
+    {%- elif name == 'timestamp' -%}{{ dbt.type_timestamp() }}
+    {%- elif name == 'money' -%}decimal(18, 2)
+    {%- elif name == 'int' -%}{{ dbt.type_bigint() }}
+    {%- elif name == 'date' -%}date
+    {%- else -%}{{ exceptions.raise_compiler_error("sync_type: unknown type " ~ name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A cast that yields null instead of failing, so bad values can be quarantined. -#}
+{% macro try_cast(field, type) -%}
+    {{ return(adapter.dispatch('try_cast', 'syncgov')(field, type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast(field, type) -%}
+    {{ dbt.safe_cast(field, type) }}
+{%- endmacro %}
+
+{% macro duckdb__try_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}
+
+{#- The warehouse clock as a UTC timestamp without time zone, on every engine. -#}
+{% macro sync_now() -%}
+    cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}

@@ -1,0 +1,10 @@
+{{ config(unique_key='order_id') }}
+
+{{ latest_events_state(
+    staged=ref('stg_oms__order_status_events'),
+    key='order_id',
+    columns=[
+        'order_status',
+        'status_reason',
+    ],
+) }}

@@ -1,0 +1,13 @@
+{{ config(unique_key='order_id') }}
+
+{{ latest_events_state(
+    staged=ref('stg_oms__orders'),
+    key='order_id',
+    columns=[
+        'customer_id',
+        'order_status',
+        'order_total',
+        'currency',
+        'ordered_at',
+    ],
+) }}

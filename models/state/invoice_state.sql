@@ -1,0 +1,14 @@
+{{ config(unique_key='invoice_id') }}
+
+{{ latest_events_state(
+    staged=ref('stg_erp__invoices'),
+    key='invoice_id',
+    columns=[
+        'customer_id',
+        'order_id',
+        'invoice_status',
+        'amount',
+        'currency',
+        'due_date',
+    ],
+) }}

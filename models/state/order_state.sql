@@ -1,0 +1,19 @@
+{{ config(unique_key='order_id') }}
+
+{{ combine_sources(
+    key='order_id',
+    primary=ref('state_oms__orders'),
+    secondary=ref('state_oms__order_status'),
+    primary_columns=[
+        'customer_id',
+        'order_total',
+        'currency',
+        'ordered_at',
+    ],
+    secondary_columns=[
+        'status_reason',
+    ],
+    newer_columns=[
+        'order_status',
+    ],
+) }}

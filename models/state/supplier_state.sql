@@ -1,0 +1,16 @@
+{{ config(unique_key='supplier_id') }}
+
+{{ combine_sources(
+    key='supplier_id',
+    primary=ref('state_erp__suppliers'),
+    secondary=ref('state_srm__supplier_risk'),
+    primary_columns=[
+        'supplier_name',
+        'country',
+        'payment_terms',
+    ],
+    secondary_columns=[
+        'risk_score',
+        'risk_tier',
+    ],
+) }}

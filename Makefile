@@ -21,7 +21,7 @@ $(BIN)/syncgov: pyproject.toml uv.lock
 install: $(BIN)/syncgov  ## create .venv with the locked dependencies
 
 demo: install  ## simulate a landing zone with every fault, build the warehouse, show what happened
-	$(BIN)/python -m governance.demo
+	$(BIN)/syncgov demo
 
 test: install  ## every test: unit, property, end-to-end on real dbt + DuckDB
 	$(BIN)/pytest -n 2 --dist loadgroup

@@ -19,7 +19,8 @@ with incoming as (
     select
         {{ key }},
         {%- for col in columns %}
-        {{ col }},
+        -- a tombstone keeps the key and the sync metadata, never a before-image
+        case when _op = 'delete' then null else {{ col }} end as {{ col }},
         {%- endfor %}
         _op = 'delete' as _is_deleted,
         _event_id,

@@ -15,6 +15,7 @@ import click
 # One module per command family; each defines click commands and a `register(main)` function.
 COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.simulate",
+    "governance.cli.demo",
 )
 
 

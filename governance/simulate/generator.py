@@ -102,7 +102,8 @@ def _sql(template: str, *, seed: int, spaces: KeySpaces) -> str:
     )
 
 
-def _create_landing(con: duckdb.DuckDBPyConnection) -> None:
+def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the landing contract's tables (DESIGN.md §5) and the simulator's bookkeeping."""
     con.execute("create schema if not exists landing")
     for table in LANDING_TABLES:
         payload = ",\n    ".join(f"{col} varchar" for col in table.columns)
@@ -211,7 +212,13 @@ def _generate_table(
     garbage = ", ".join(f"'{g}'" for g in GARBAGE_TIMESTAMPS)
     stalled_from = last_seq + 1
     if stalled and faults.stalled_system > 0:
-        stalled_from = last_seq + 1 - math.ceil(faults.stalled_system * batches)
+        # A first run stalls the trailing share of its batches; once stalled, a system stays
+        # stalled on every append that keeps the fault on.
+        stalled_from = (
+            plan.first_seq
+            if plan.first_seq > 0
+            else last_seq + 1 - math.ceil(faults.stalled_system * batches)
+        )
 
     companions = ""
     partner = next((a for a, b in CONFLICT_PAIRS if b is table), None)
@@ -495,7 +502,7 @@ def simulate(
         raise InputError(f"cannot open warehouse {params.warehouse}: {exc}") from exc
     try:
         con.execute("set TimeZone = 'UTC'")
-        _create_landing(con)
+        create_landing_tables(con)
         plans, seed, entities = _plan(con, params, now)
         spaces = KeySpaces.from_entities(entities)
         stalled_system = (

@@ -1,0 +1,197 @@
+"""An independent model of the state tables, computed in Python from the raw landing rows.
+
+It shares nothing with the dbt models but the landing contract: it dedupes, validates with
+Python's own parsers, and keeps the latest valid event per key, then assembles entities from
+their sources the way DESIGN.md describes (system of record decides deletion; newest event
+supplies the sync metadata).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from governance.simulate.catalog import LANDING_TABLES, LandingTable
+
+TABLES = {t.name: t for t in LANDING_TABLES}
+
+# landing table -> (key name, column renames, typed columns)
+KEYS = {
+    "crm__accounts": "customer_id",
+    "erp__customers": "customer_id",
+    "pim__products": "sku",
+    "erp__products": "sku",
+    "erp__suppliers": "supplier_id",
+    "srm__supplier_risk": "supplier_id",
+    "wms__inventory_movements": "inventory_id",
+    "oms__orders": "order_id",
+    "oms__order_status_events": "order_id",
+    "erp__invoices": "invoice_id",
+}
+TYPES = {
+    "credit_limit": "money", "list_price": "money", "order_total": "money", "amount": "money",
+    "risk_score": "int", "movement_qty": "int", "quantity_on_hand": "int",
+    "ordered_at": "timestamp", "due_date": "date",
+}
+
+
+def parse_ts(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def typed(column: str, raw: str | None) -> Any:
+    if raw is None:
+        return None
+    kind = TYPES.get(column)
+    if kind == "money":
+        return Decimal(raw).quantize(Decimal("0.01"))
+    if kind == "int":
+        return int(raw)
+    if kind == "timestamp":
+        return parse_ts(raw)
+    if kind == "date":
+        return date.fromisoformat(raw)
+    return raw
+
+
+@dataclass(frozen=True)
+class Event:
+    key: str
+    is_delete: bool
+    event_id: str
+    source_system: str
+    event_at: datetime
+    loaded_at: datetime
+    batch_id: str
+    values: dict[str, Any]
+
+    @property
+    def order(self) -> tuple:
+        return (self.event_at, self.is_delete, self.event_id)
+
+
+def _is_valid(table: LandingTable, row: dict[str, Any]) -> bool:
+    if row["_event_id"] is None or any(row[k] is None for k in table.key_columns):
+        return False
+    op = (row["_op"] or "").lower()
+    if op not in ("upsert", "delete") or parse_ts(row["_source_event_at"]) is None:
+        return False
+    if op == "upsert":
+        for col, accepted in table.enums.items():
+            if row[col] is not None and row[col] not in accepted:
+                return False
+        if table.quantity_column and int(row[table.quantity_column]) < 0:
+            return False
+    return True
+
+
+def latest_events(con: duckdb.DuckDBPyConnection, table_name: str) -> dict[str, Event]:
+    """Latest valid event per key of one landing table, from its raw rows."""
+    table = TABLES[table_name]
+    cur = con.execute(f"select * from landing.{table_name}")
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    rows.sort(key=lambda r: (r["_loaded_at"], r["_sync_batch_id"]))
+    seen: set[str] = set()
+    latest: dict[str, Event] = {}
+    for row in rows:
+        if row["_event_id"] in seen:
+            continue
+        seen.add(row["_event_id"])
+        if not _is_valid(table, row):
+            continue
+        if table_name == "wms__inventory_movements":
+            key = f"{row['sku']}:{row['site_id']}"
+        else:
+            key = row[table.key_columns[0]]
+        is_delete = row["_op"].lower() == "delete"
+        values = {c: (None if is_delete else typed(c, row[c])) for c in table.payload}
+        if table_name == "wms__inventory_movements":
+            values |= {"sku": row["sku"], "site_id": row["site_id"]}
+        event = Event(key, is_delete, row["_event_id"], row["_source_system"],
+                      parse_ts(row["_source_event_at"]), row["_loaded_at"], row["_sync_batch_id"],
+                      values)
+        if key not in latest or event.order > latest[key].order:
+            latest[key] = event
+    return latest
+
+
+META = ("_is_deleted", "_event_id", "_source_system", "_source_event_at", "_sync_batch_id")
+
+
+def _single(events: dict[str, Event], columns: tuple[str, ...]) -> dict[str, tuple]:
+    return {
+        k: (*(e.values.get(c) for c in columns), e.is_delete, e.event_id, e.source_system,
+            e.event_at, e.batch_id)
+        for k, e in events.items()
+    }
+
+
+def _combined(primary: dict[str, Event], secondary: dict[str, Event], p_cols: tuple[str, ...],
+              s_cols: tuple[str, ...], newer_cols: tuple[str, ...] = ()) -> dict[str, tuple]:
+    out = {}
+    for key in primary.keys() | secondary.keys():
+        p, s = primary.get(key), secondary.get(key)
+        newer = s if s is not None and (p is None or s.event_at > p.event_at) else p
+        assert newer is not None
+        out[key] = (
+            *(p.values.get(c) if p else None for c in p_cols),
+            *(s.values.get(c) if s else None for c in s_cols),
+            *(newer.values.get(c) for c in newer_cols),
+            p.is_delete if p else False,
+            newer.event_id, newer.source_system, newer.event_at, newer.batch_id,
+        )
+    return out
+
+
+# entity -> (key, business columns in state order, builder)
+ENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "customer_state": ("customer_id", ("account_name", "email", "phone", "country", "segment",
+                                       "credit_status", "credit_limit", "payment_terms",
+                                       "billing_country")),
+    "product_state": ("sku", ("product_name", "category", "lifecycle_status", "list_price",
+                              "currency")),
+    "supplier_state": ("supplier_id", ("supplier_name", "country", "payment_terms", "risk_score",
+                                       "risk_tier")),
+    "order_state": ("order_id", ("customer_id", "order_total", "currency", "ordered_at",
+                                 "status_reason", "order_status")),
+    "inventory_state": ("inventory_id", ("sku", "site_id", "movement_type", "movement_qty",
+                                         "quantity_on_hand")),
+    "invoice_state": ("invoice_id", ("customer_id", "order_id", "invoice_status", "amount",
+                                     "currency", "due_date")),
+}
+
+
+def expected_state(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, tuple]:
+    _key, cols = ENTITIES[entity]
+    ev = lambda t: latest_events(con, t)  # noqa: E731
+    if entity == "customer_state":
+        return _combined(ev("crm__accounts"), ev("erp__customers"), cols[:5], cols[5:])
+    if entity == "product_state":
+        return _combined(ev("pim__products"), ev("erp__products"), cols[:3], cols[3:])
+    if entity == "supplier_state":
+        return _combined(ev("erp__suppliers"), ev("srm__supplier_risk"), cols[:3], cols[3:])
+    if entity == "order_state":
+        return _combined(ev("oms__orders"), ev("oms__order_status_events"), cols[:4], cols[4:5],
+                         cols[5:])
+    if entity == "inventory_state":
+        return _single(ev("wms__inventory_movements"), cols)
+    return _single(ev("erp__invoices"), cols)
+
+
+def actual_state(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, tuple]:
+    key, cols = ENTITIES[entity]
+    rows = con.execute(
+        f"select {key}, {', '.join(cols)}, {', '.join(META)} from state.{entity}"
+    ).fetchall()
+    return {r[0]: tuple(r[1:]) for r in rows}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 COUNTRIES = ("DE", "FR", "GB", "US", "NL", "ES")
 CURRENCIES = ("EUR", "USD", "GBP")
 SITES = ("DC-BER", "DC-HAM", "DC-MUC")
+COMPANY_NAMES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne")
 
 
 def rand(salt: str, over: str = "i") -> str:
@@ -91,10 +92,11 @@ CRM_ACCOUNTS = LandingTable(
     key_space=lambda k: k.customers,
     key_exprs={"account_id": CUSTOMER_ID},
     payload={
-        "account_name": f"{pick(('Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Vandelay', 'Stark', 'Wayne'), 'nm', 'kn')}"
-        f" || ' ' || cast(kn as varchar) || {pick((' GmbH', ' Ltd', ' Inc', ' SAS'), 'sfx')}",
-        "email": f"'contact' || cast(hash(i, 'em', $seed) % 50 as varchar) || '@c' || cast(kn as varchar) || '.example.com'",
-        "phone": f"'+49 30 ' || lpad(cast(hash(i, 'ph', $seed) % 10000000 as varchar), 7, '0')",
+        "account_name": pick(COMPANY_NAMES, "nm", "kn")
+        + f" || ' ' || cast(kn as varchar) || {pick((' GmbH', ' Ltd', ' Inc', ' SAS'), 'sfx')}",
+        "email": "'contact' || cast(hash(i, 'em', $seed) % 50 as varchar)"
+        " || '@c' || cast(kn as varchar) || '.example.com'",
+        "phone": "'+49 30 ' || lpad(cast(hash(i, 'ph', $seed) % 10000000 as varchar), 7, '0')",
         "country": pick(COUNTRIES, "ctry", "kn"),
         "segment": pick(("enterprise", "mid_market", "smb"), "seg"),
     },
@@ -113,7 +115,7 @@ ERP_CUSTOMERS = LandingTable(
     key_exprs={"customer_id": CUSTOMER_ID},
     payload={
         "credit_status": pick(("good", "good", "good", "on_hold", "blocked"), "cs"),
-        "credit_limit": f"cast(1000 + (hash(i, 'cl', $seed) % 100) * 500 as varchar)",
+        "credit_limit": "cast(1000 + (hash(i, 'cl', $seed) % 100) * 500 as varchar)",
         "payment_terms": pick(("net_30", "net_60", "prepaid"), "pt"),
         "billing_country": pick(COUNTRIES, "ctry", "kn"),
         # ERP keeps its own copy of the contact email; CRM owns the field. Normally ERP does not

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,7 +45,7 @@ class SimulationParams:
     entities: int = 2000
     events: int = 100_000
     batches: int = 24
-    faults: FaultRates = FaultRates()
+    faults: FaultRates = field(default_factory=FaultRates)
     append: bool = False
     truth_path: Path | None = None
 
@@ -423,7 +423,7 @@ def _generate_table(
                 spaces=spaces,
             )
         )
-    landed = con.execute(f"select count(*) from _sim where landed").fetchone()
+    landed = con.execute("select count(*) from _sim where landed").fetchone()
     con.execute("drop table _sim")
     return int(landed[0]) if landed else 0
 

@@ -23,9 +23,9 @@ def _assert_states_match_oracle(path) -> None:
             extra = actual.keys() - expected.keys()
             wrong = {k: (expected[k], actual[k]) for k in expected.keys() & actual.keys()
                      if expected[k] != actual[k]}
-            assert not missing and not extra and not wrong, (
-                f"{entity}: {len(missing)} missing, {len(extra)} extra, {len(wrong)} wrong;"
-                f" e.g. {next(iter(wrong.items()), None)}"
+            problems = (len(missing), len(extra), len(wrong))
+            assert problems == (0, 0, 0), (
+                f"{entity}: {problems} missing/extra/wrong; e.g. {next(iter(wrong.items()), None)}"
             )
             assert len(actual) >= 50, f"{entity} is too small to prove anything"
     finally:

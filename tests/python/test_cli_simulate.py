@@ -57,5 +57,6 @@ def test_simulate_writes_warehouse_and_truth(tmp_path: Path) -> None:
     out = syncgov("simulate", "--warehouse", str(wh), "--events", "2000", "--faults", "demo",
                   "--now", "2026-11-24T12:00:00Z", "-q")
     assert out.returncode == 0, out.stderr
-    assert wh.exists() and (tmp_path / "simulate_truth.json").exists()
+    assert wh.exists()
+    assert (tmp_path / "simulate_truth.json").exists()
     assert "rows landed in 10 tables" in out.stdout

@@ -80,7 +80,8 @@ def test_truth_file_agrees_with_what_landed(tmp_path: Path) -> None:
             landed = con.execute(
                 f"select count(*) from landing.{t.name} where _sync_batch_id = ?", [batch_id]
             ).fetchone()[0]
-            assert (status, landed) == ("success", 0) and sent > 0
+            assert (status, landed) == ("success", 0)
+            assert sent > 0
         for batch_id in entry["partial_batches"]:
             status, sent = con.execute(
                 "select status, rows_sent from landing.sync_batches where batch_id = ?", [batch_id]
@@ -88,7 +89,8 @@ def test_truth_file_agrees_with_what_landed(tmp_path: Path) -> None:
             landed = con.execute(
                 f"select count(*) from landing.{t.name} where _sync_batch_id = ?", [batch_id]
             ).fetchone()[0]
-            assert status == "partial" and landed < sent
+            assert status == "partial"
+            assert landed < sent
         for batch_id in entry["stalled_batches"]:
             assert con.execute(
                 "select count(*) from landing.sync_batches where batch_id = ?", [batch_id]

@@ -1,0 +1,50 @@
+"""Timing and peak memory of one command, and the machine it ran on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    peak_rss_mib: float
+
+
+def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
+    """Run `cmd` under GNU time; fail loudly if it fails."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "MAXRSS=%M", *cmd],
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    match = re.search(r"MAXRSS=(\d+)", proc.stderr)
+    return Sample(seconds, int(match.group(1)) / 1024 if match else float("nan"))
+
+
+def machine() -> str:
+    mem = "?"
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    cpu = platform.processor() or platform.machine()
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, Python {platform.python_version()}, {platform.system()}"

@@ -4,20 +4,26 @@
     Order of events for a key: newest `_source_event_at` first; on a tie a tombstone beats an
     upsert, then the greater `_event_id` wins, so the outcome never depends on arrival order.
 
-    Incremental runs read only events loaded since the newest applied load (minus the
-    lookback var) and compare each key's newest incoming event with the stored row: an older
-    event never replaces a newer one, an older upsert never resurrects a tombstone, and a row
-    is rewritten only when an incoming event wins. Re-applying a batch therefore changes
+    Incremental runs read only events staged since the newest one this model holds (staging's
+    own clock, so no lookback is needed here: late and out-of-order loads were staged when they
+    arrived) and compare each key's newest incoming event with the stored row: an older event
+    never replaces a newer one, an older upsert never resurrects a tombstone, and a row is
+    rewritten only when an incoming event wins. Re-applying a batch therefore changes
     nothing, not even `_applied_at`.
+
+    A tombstone keeps the key, the `identity_columns` (parts of a composite key) and the sync
+    metadata; every other column is null.
 -#}
-{% macro latest_events_state(staged, key, columns) %}
-{%- set lookback = var('sync_lookback_minutes') | int -%}
-{%- set carried = [key] + columns + ['_is_deleted', '_event_id', '_source_system', '_source_event_at', '_loaded_at', '_sync_batch_id'] -%}
+{% macro latest_events_state(staged, key, columns, identity_columns=[]) %}
+{%- set carried = [key] + identity_columns + columns + ['_is_deleted', '_event_id', '_source_system', '_source_event_at', '_loaded_at', '_sync_batch_id', '_staged_at'] -%}
 
 with incoming as (
 
     select
         {{ key }},
+        {%- for col in identity_columns %}
+        {{ col }},
+        {%- endfor %}
         {%- for col in columns %}
         -- a tombstone keeps the key and the sync metadata, never a before-image
         case when _op = 'delete' then null else {{ col }} end as {{ col }},
@@ -27,12 +33,13 @@ with incoming as (
         _source_system,
         _source_event_at,
         _loaded_at,
-        _sync_batch_id
+        _sync_batch_id,
+        _staged_at
     from {{ staged }}
     where _quarantine_reason is null
     {%- if is_incremental() %}
-        and _loaded_at > (
-            select {{ dbt.dateadd('minute', -lookback, "coalesce(max(_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
+        and _staged_at > (
+            select coalesce(max(_staged_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
             from {{ this }}
         )
     {%- endif %}

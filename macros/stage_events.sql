@@ -43,10 +43,7 @@ identified as (
     -- An event without an id still gets a stable identity, so it is quarantined, not lost.
     select
         *,
-        coalesce(
-            _event_id,
-            'missing-id:' || {{ dbt.hash(dbt.concat(["coalesce(_sync_batch_id, '')", "coalesce(" ~ keys[0][0] ~ ", '')", "coalesce(_source_event_at, '')"])) }}
-        ) as _event_key
+        {{ syncgov.sync_event_key(keys[0][0]) }} as _event_key
     from landed
 
 ),

@@ -3,9 +3,11 @@
 {{ latest_events_state(
     staged=ref('stg_wms__inventory_movements'),
     key='inventory_id',
-    columns=[
+    identity_columns=[
         'sku',
         'site_id',
+    ],
+    columns=[
         'movement_type',
         'movement_qty',
         'quantity_on_hand',

@@ -1,0 +1,28 @@
+{#-
+    The identity of a landed event: its `_event_id`, or for an event that arrived without one,
+    a stable hash of where it landed, so it is quarantined (and accounted for) exactly once.
+    Staging and the event dispositions must agree on it, hence one macro.
+-#}
+{% macro sync_event_key(key_column) -%}
+    coalesce(
+        _event_id,
+        'missing-id:' || {{ dbt.hash(dbt.concat(["coalesce(_sync_batch_id, '')", "coalesce(" ~ key_column ~ ", '')", "coalesce(_source_event_at, '')"])) }}
+    )
+{%- endmacro %}
+
+
+{#-
+    An order-independent checksum term for one event id: the first 8 hex digits of its MD5 as
+    an integer. Summed over a batch's distinct ids it equals the sender's ledger checksum.
+-#}
+{% macro event_id_checksum_term(column) -%}
+    {{ return(adapter.dispatch('event_id_checksum_term', 'syncgov')(column)) }}
+{%- endmacro %}
+
+{% macro default__event_id_checksum_term(column) -%}
+    to_number(left(md5({{ column }}), 8), 'XXXXXXXX')
+{%- endmacro %}
+
+{% macro duckdb__event_id_checksum_term(column) -%}
+    cast('0x' || left(md5({{ column }}), 8) as bigint)
+{%- endmacro %}

@@ -1,0 +1,119 @@
+"""The control models surface exactly what the simulator injected (its truth file)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from governance.simulate.faults import DEMO_FAULTS
+from tests.e2e.conftest import Warehouse
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("controls")]
+
+
+@pytest.fixture(scope="module")
+def built(project_dir, tmp_path_factory) -> tuple[Warehouse, dict]:
+    wh = Warehouse(project_dir, tmp_path_factory.mktemp("controls"))
+    # Freshness is judged against the real clock, so the landing zone ends now; 24 batches make
+    # the stall (the last 30 %) of seed 11's stalled system (wms) longer than its 5-minute SLO.
+    wh.simulate(seed=11, now=datetime.now(UTC), entities=600, events=20_000, batches=24,
+                faults=DEMO_FAULTS)
+    wh.dbt("build")
+    wh.dbt("source", "freshness", check=False)
+    truth = json.loads((wh.root / "simulate_truth.json").read_text())
+    return wh, truth
+
+
+def test_missing_and_partial_batches_are_flagged(built) -> None:
+    wh, truth = built
+    flagged = dict(wh.query(
+        "select batch_id, reconciliation_status from control.sync_reconciliation"
+        " where reconciliation_status <> 'reconciled'"
+    ))
+    expected = {}
+    for entry in truth["tables"].values():
+        expected |= dict.fromkeys(entry["missing_batches"], "batch_missing")
+        expected |= dict.fromkeys(entry["partial_batches"], "missing_rows")
+    assert expected, "the demo faults must produce missing and partial batches"
+    assert flagged == expected
+
+
+def test_checksums_reconcile_every_complete_batch(built) -> None:
+    wh, _ = built
+    rows = wh.query(
+        "select count(*), count(*) filter (where sent_checksum = landed_checksum)"
+        " from control.sync_reconciliation where reconciliation_status = 'reconciled'"
+    )
+    total, matching = rows[0]
+    assert total > 100
+    assert matching == total
+
+
+def test_dispositions_match_injected_duplicates_and_quarantine(built) -> None:
+    wh, truth = built
+    counts = dict(wh.query(
+        "select disposition, count(*) from control.sync_event_dispositions group by 1"
+    ))
+    totals = truth["totals"]
+    assert counts["duplicate"] == totals["duplicates"]
+    invalid = sum(totals[k] for k in totals if k.startswith("invalid_"))
+    assert counts["quarantined"] == invalid
+    assert sum(counts.values()) == totals["rows_landed"]
+    reasons = dict(wh.query(
+        "select quarantine_reason, count(*) from control.sync_event_dispositions"
+        " where disposition = 'quarantined' group by 1"
+    ))
+    assert reasons == {
+        "null_key": totals["invalid_null_key"],
+        "invalid_enum": totals["invalid_enum"],
+        "negative_quantity": totals["invalid_negative_quantity"],
+        "unparseable_timestamp": totals["invalid_unparseable_timestamp"],
+    }
+
+
+def test_applied_events_are_exactly_the_events_held_in_state(built) -> None:
+    wh, _ = built
+    (applied,) = wh.query(
+        "select count(*) from control.sync_event_dispositions where disposition = 'applied'"
+    )[0]
+    held = sum(
+        wh.query(f"select count(*) from state.{m}")[0][0]
+        for m in ("state_crm__accounts", "state_erp__customers", "state_erp__products",
+                  "state_erp__suppliers", "invoice_state", "state_pim__products",
+                  "inventory_state", "state_oms__orders", "state_oms__order_status",
+                  "state_srm__supplier_risk")
+    )
+    assert applied == held
+
+
+def test_audit_log_records_build_and_freshness(built) -> None:
+    wh, _ = built
+    commands = dict(wh.query(
+        "select command, count(*) from audit.sync_audit_log where resource_type = 'invocation'"
+        " group by 1"
+    ))
+    assert commands == {"build": 1, "freshness": 1}
+    (nodes,) = wh.query(
+        "select count(distinct node_id) from audit.sync_audit_log where command = 'build'"
+        " and resource_type = 'model'"
+    )[0]
+    (models,) = wh.query(
+        "select count(*) from information_schema.tables"
+        " where table_schema in ('staging', 'state', 'control')"
+    )[0]
+    assert nodes == models
+    stalled = truth_stalled_source(built[1])
+    (status,) = wh.query(
+        "select status from audit.sync_audit_log where command = 'freshness'"
+        f" and node_id = 'source.syncgov.{stalled}'"
+    )[0]
+    assert status == "error"
+
+
+def truth_stalled_source(truth: dict) -> str:
+    """The stalled system's first landing table, as a dbt source name (system.entity)."""
+    system = truth["run"]["stalled_system"]
+    table = next(t for t in sorted(truth["tables"]) if t.startswith(system + "__"))
+    return table.replace("__", ".", 1)

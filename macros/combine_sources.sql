@@ -24,6 +24,11 @@ changed_keys as (
     union
     {%- endif %}
     {%- endfor %}
+    {%- if syncgov.replay_from() %}
+    union
+    -- replay: keys whose sources may have dropped them altogether
+    select {{ key }} from {{ this }} where _loaded_at >= {{ syncgov.replay_from() }}
+    {%- endif %}
 
 ),
 {%- endif %}

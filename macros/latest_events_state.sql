@@ -11,6 +11,9 @@
     rewritten only when an incoming event wins. Re-applying a batch therefore changes
     nothing, not even `_applied_at`.
 
+    With `var('sync_replay_from')` set, every key with an event loaded since then is deleted
+    (pre-hook) and rebuilt from all its staged events, so a replay equals a full refresh.
+
     A tombstone keeps the key, the `identity_columns` (parts of a composite key) and the sync
     metadata; every other column is null.
 -#}
@@ -37,7 +40,13 @@ with incoming as (
         _staged_at
     from {{ staged }}
     where _quarantine_reason is null
-    {%- if is_incremental() %}
+    {%- if is_incremental() and syncgov.replay_from() %}
+        -- replay: every key touched since the replay point, from its whole staged history
+        and {{ key }} in (
+            select touched.{{ key }} from {{ staged }} as touched
+            where touched._loaded_at >= {{ syncgov.replay_from() }}
+        )
+    {%- elif is_incremental() %}
         and _staged_at > (
             select coalesce(max(_staged_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
             from {{ this }}
@@ -57,7 +66,7 @@ newest_incoming as (
 
 ),
 
-{%- if is_incremental() %}
+{%- if is_incremental() and not syncgov.replay_from() %}
 
 stored as (
 

@@ -8,7 +8,8 @@
 
     Incremental: only events loaded since the newest staged load (minus the lookback) are read,
     and an event id already staged is never staged again, so a redelivery is a duplicate, not
-    a second event. Invalid events stay in this table with `_quarantine_reason` set; states
+    a second event. With `var('sync_replay_from')` set, every event loaded since then is
+    deleted (pre-hook) and staged again under the current rules. Invalid events stay in this table with `_quarantine_reason` set; states
     read only the valid ones, `stg__quarantine` lists the others.
 -#}
 {% macro stage_events(source_name, table_name, columns, key_count=1, enums={}, non_negative=[], derived_key=none) %}
@@ -29,7 +30,10 @@ with landed as (
         _loaded_at,
         _sync_batch_id
     from {{ source(source_name, table_name) }}
-    {%- if is_incremental() %}
+    {%- if is_incremental() and syncgov.replay_from() %}
+    -- replay: everything loaded since the replay point is staged again (see replay_pre_hook)
+    where _loaded_at >= {{ syncgov.replay_from() }}
+    {%- elif is_incremental() %}
     where _loaded_at > (
         select {{ dbt.dateadd('minute', -lookback, "coalesce(max(_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
         from {{ this }}

@@ -16,6 +16,7 @@ import click
 COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.simulate",
     "governance.cli.demo",
+    "governance.cli.replay",
 )
 
 

@@ -14,7 +14,9 @@ from governance.simulate import FAULT_NAMES, SimulationParams, parse_faults, sim
 from governance.warehouse import default_warehouse
 
 
-class _Timestamp(click.ParamType):
+class Timestamp(click.ParamType):
+    """An ISO 8601 moment; naive values are taken as UTC."""
+
     name = "TIMESTAMP"
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
@@ -45,7 +47,7 @@ class _Timestamp(click.ParamType):
               help="DuckDB file to write. [default: $SYNCGOV_WAREHOUSE or .warehouse/syncgov.duckdb]")
 @click.option("--seed", type=int, default=42, show_default=True,
               help="Seed for every generated value; the same seed and --now give the same rows.")
-@click.option("--now", type=_Timestamp(), default=None,
+@click.option("--now", type=Timestamp(), default=None,
               help="The moment the last batches finish, UTC. [default: the current time]")
 @click.option("--entities", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Customers; products, suppliers, orders and invoices scale from it.")

@@ -1,4 +1,7 @@
-{{ config(unique_key='inventory_id') }}
+{{ config(
+    unique_key='inventory_id',
+    pre_hook="{{ replay_pre_hook(key='inventory_id', staged=ref('stg_wms__inventory_movements')) }}",
+) }}
 
 {{ latest_events_state(
     staged=ref('stg_wms__inventory_movements'),

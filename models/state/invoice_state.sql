@@ -1,4 +1,7 @@
-{{ config(unique_key='invoice_id') }}
+{{ config(
+    unique_key='invoice_id',
+    pre_hook="{{ replay_pre_hook(key='invoice_id', staged=ref('stg_erp__invoices')) }}",
+) }}
 
 {{ latest_events_state(
     staged=ref('stg_erp__invoices'),

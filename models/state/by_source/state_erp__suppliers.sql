@@ -1,4 +1,7 @@
-{{ config(unique_key='supplier_id') }}
+{{ config(
+    unique_key='supplier_id',
+    pre_hook="{{ replay_pre_hook(key='supplier_id', staged=ref('stg_erp__suppliers')) }}",
+) }}
 
 {{ latest_events_state(
     staged=ref('stg_erp__suppliers'),

@@ -1,4 +1,7 @@
-{{ config(unique_key='sku') }}
+{{ config(
+    unique_key='sku',
+    pre_hook="{{ replay_pre_hook(key='sku', staged=ref('stg_pim__products')) }}",
+) }}
 
 {{ latest_events_state(
     staged=ref('stg_pim__products'),

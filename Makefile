@@ -31,7 +31,7 @@ test-fast: install  ## the fast tests only (no real dbt builds)
 
 lint: install  ## ruff and sqlfluff
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint models macros snapshots tests/dbt
+	$(BIN)/sqlfluff lint models snapshots tests/dbt
 
 bench: install  ## benchmarks; BENCH_SCALE=10 for 10x the default sizes
 	$(BIN)/python -m bench.run

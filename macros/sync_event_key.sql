@@ -26,3 +26,14 @@
 {% macro duckdb__event_id_checksum_term(column) -%}
     cast('0x' || left(md5({{ column }}), 8) as bigint)
 {%- endmacro %}
+
+
+{#- A hash of a row's compared columns (as strings; null spelled out so it differs from ''). -#}
+{% macro row_fingerprint(columns, alias) -%}
+    {%- set parts = [] -%}
+    {%- for col in columns -%}
+        {%- do parts.append("coalesce(" ~ alias ~ "." ~ col.name ~ ", '\\u2205')") -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) if parts else "''" }}
+{%- endmacro %}

@@ -70,6 +70,9 @@ class LandingTable:
     delete_rate: float = 0.02
     # For the `conflict` fault: the column this table shares with another system's table.
     conflict_column: str | None = None
+    # Whether the source also delivers full extracts of its current state (entity tables do;
+    # pure event streams such as status transitions do not).
+    extract: bool = True
 
     @property
     def name(self) -> str:
@@ -274,6 +277,7 @@ OMS_ORDER_STATUS_EVENTS = LandingTable(
     weight=0.15,
     batch_minutes=5,
     delete_rate=0.0,
+    extract=False,
 )
 
 ERP_INVOICES = LandingTable(

@@ -84,7 +84,7 @@ class _TablePlan:
     def finish_expr(self, seq: str) -> str:
         return (
             f"(timestamp '{self.base.isoformat(sep=' ')}'"
-            f" + to_microseconds(cast(({seq} - {self.first_seq} + 1) * {self.step_us} as bigint)))"
+            f" + to_microseconds(cast({seq} - {self.first_seq} + 1 as bigint) * {self.step_us}))"
         )
 
 
@@ -405,6 +405,9 @@ def _generate_table(
     """
     con.execute(_sql(truth_sql, seed=seed, spaces=spaces))
 
+    if table.extract:
+        _refresh_extract(con, table, now_literal=plan.finish_expr(str(last_seq)))
+
     if any(a is table for a, _ in CONFLICT_PAIRS) and faults.conflict > 0:
         # Remember which events the partner system will shadow (see `companions` above).
         conflict_col = table.conflict_column
@@ -426,6 +429,49 @@ def _generate_table(
     landed = con.execute("select count(*) from _sim where landed").fetchone()
     con.execute("drop table _sim")
     return int(landed[0]) if landed else 0
+
+
+def extract_table(table: LandingTable) -> str:
+    return f"landing.{table.name}__extract"
+
+
+def _refresh_extract(con: duckdb.DuckDBPyConnection, table: LandingTable, now_literal: str) -> None:
+    """The source's own full dump: the latest valid version of every live key.
+
+    It knows every change the source made, including the ones whose batches never landed,
+    so comparing it with the warehouse state reveals drift. Quarantined events are not part
+    of it: what the source holds for them is unknowable from the landing zone.
+    """
+    cols = ", ".join(table.columns)
+    keys = ", ".join(table.key_columns)
+    con.execute(
+        f"""
+        create table if not exists {extract_table(table)} as
+        select {cols}, cast(null as timestamp) as updated_at, cast(null as timestamp) as _extracted_at
+        from landing.{table.name} where false
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp table _extract_next as
+        with versions as (
+            select {cols}, updated_at, false as is_delete, '' as _event_id
+            from {extract_table(table)}
+            union all
+            select {cols}, ts as updated_at, op = 'delete' as is_delete, _event_id
+            from _sim
+            where copy_no = 0 and invalid_reason is null
+        )
+        select * exclude (is_delete, _event_id), {now_literal} as _extracted_at
+        from versions
+        qualify row_number() over (
+            partition by {keys} order by updated_at desc, is_delete desc, _event_id desc
+        ) = 1 and not is_delete
+        """
+    )
+    con.execute(f"delete from {extract_table(table)}")
+    con.execute(f"insert into {extract_table(table)} select * from _extract_next")
+    con.execute("drop table _extract_next")
 
 
 def _rand(salt: str, over: str = "i") -> str:

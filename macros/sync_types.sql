@@ -27,3 +27,17 @@
 {% macro sync_now() -%}
     cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+
+{#- The q-quantile of (later - earlier) in minutes, as an aggregate. -#}
+{% macro percentile_minutes(later, earlier, q) -%}
+    {{ return(adapter.dispatch('percentile_minutes', 'syncgov')(later, earlier, q)) }}
+{%- endmacro %}
+
+{% macro default__percentile_minutes(later, earlier, q) -%}
+    percentile_cont({{ q }}) within group (order by {{ dbt.datediff(earlier, later, 'second') }} / 60.0)
+{%- endmacro %}
+
+{% macro duckdb__percentile_minutes(later, earlier, q) -%}
+    quantile_cont(epoch({{ later }} - {{ earlier }}) / 60.0, {{ q }})
+{%- endmacro %}

@@ -117,3 +117,31 @@ def truth_stalled_source(truth: dict) -> str:
     system = truth["run"]["stalled_system"]
     table = next(t for t in sorted(truth["tables"]) if t.startswith(system + "__"))
     return table.replace("__", ".", 1)
+
+
+def test_health_statuses_follow_the_injected_faults(built) -> None:
+    wh, truth = built
+    status = dict(wh.query("select domain, status from control.sync_health where level = 'domain'"))
+    domains = dict(wh.query(
+        "select distinct landing_table, domain from control.sync_event_dispositions"
+    ))
+    stalled = truth["run"]["stalled_system"]
+    # health looks back 24 hours (var sync_health_window_hours) for unreconciled batches
+    recent = {r[0] for r in wh.query(
+        "select batch_id from landing.sync_batches"
+        " where finished_at >= (select max(evaluated_at) from control.sync_health) - interval 24 hour"
+    )}
+    expected = {}
+    for table, entry in truth["tables"].items():
+        domain = domains[table]
+        if table.startswith(stalled + "__"):
+            expected[domain] = "delayed"
+        elif recent & {*entry["missing_batches"], *entry["partial_batches"]}:
+            expected[domain] = "partial" if expected.get(domain) != "delayed" else "delayed"
+        else:
+            expected.setdefault(domain, "current")
+    assert status == expected
+    (reason,) = wh.query(
+        f"select reason from control.sync_health where flow like '{stalled}__%' limit 1"
+    )[0]
+    assert "SLO" in reason

@@ -1,0 +1,271 @@
+{#-
+    Health per flow (one landing table: a source system feeding a domain) and per domain:
+    staleness against the domain's latency SLO, propagation latency, duplicates, quarantine,
+    unreconciled batches, drift, and a status with a reason a person can act on.
+
+    status, worst first:
+      failed   the latest batch failed, or no batch ever succeeded
+      delayed  the last successful batch is older than the SLO
+      partial  batches in the health window did not reconcile (missing, partial, gaps)
+      current  none of the above
+      unknown  no ledger entry at all
+-#}
+{%- set window_hours = var('sync_health_window_hours', 24) | int -%}
+
+with policies as (
+
+    select
+        domain,
+        criticality,
+        cast(slo_minutes as {{ dbt.type_int() }}) as slo_minutes
+    from {{ ref('domain_policies') }}
+
+),
+
+flows as (
+    {%- for t in var('sync_landing_tables') %}
+
+    select
+        '{{ t.system }}__{{ t.entity }}' as landing_table,
+        '{{ t.domain }}' as domain,
+        '{{ t.system }}' as source_system
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+clock as (
+
+    select
+        {{ syncgov.sync_now() }} as evaluated_at,
+        {{ dbt.dateadd('hour', -window_hours, syncgov.sync_now()) }} as window_start
+
+),
+
+ledger as (
+
+    select
+        batches.landing_table,
+        max(case when batches.status = 'success' then batches.finished_at end) as last_success_at,
+        max(batches.finished_at) as last_batch_at,
+        max(case when batches.status = 'success' then batches.batch_id end) as last_success_batch_id
+    from {{ source('landing', 'sync_batches') }} as batches
+    group by batches.landing_table
+
+),
+
+latest_status as (
+
+    select
+        landing_table,
+        status as latest_batch_status
+    from {{ source('landing', 'sync_batches') }}
+    qualify row_number() over (
+        partition by landing_table
+        order by finished_at desc, batch_id desc
+    ) = 1
+
+),
+
+unreconciled as (
+
+    select
+        reconciliation.landing_table,
+        count(*) as unreconciled_batches,
+        min(reconciliation.reconciliation_status || ' ' || coalesce(reconciliation.batch_id, 'sequence gap'))
+            as first_unreconciled
+    from {{ ref('sync_reconciliation') }} as reconciliation
+    cross join clock
+    where
+        not reconciliation.is_reconciled
+        and coalesce(reconciliation.finished_at, clock.evaluated_at) >= clock.window_start
+    group by reconciliation.landing_table
+
+),
+
+dispositions as (
+
+    select
+        landing_table,
+        sum(case when disposition = 'duplicate' then 1 else 0 end) as duplicates,
+        sum(case when disposition = 'quarantined' then 1 else 0 end) as quarantined,
+        count(*) as rows_landed
+    from {{ ref('sync_event_dispositions') }}
+    group by landing_table
+
+),
+
+latency as (
+    {%- for t in var('sync_landing_tables') %}
+
+    select
+        '{{ t.system }}__{{ t.entity }}' as landing_table,
+        {{ syncgov.percentile_minutes('staged._loaded_at', 'staged._source_event_at', 0.5) }} as latency_p50_minutes,
+        {{ syncgov.percentile_minutes('staged._loaded_at', 'staged._source_event_at', 0.95) }} as latency_p95_minutes
+    from {{ ref('stg_' ~ t.system ~ '__' ~ t.entity) }} as staged
+    cross join clock
+    where staged._quarantine_reason is null and staged._loaded_at >= clock.window_start
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+drift as (
+
+    select
+        landing_table,
+        missing_in_warehouse + missing_in_source + mismatched_keys as drifted_keys
+    from {{ ref('sync_drift_summary') }}
+
+),
+
+flow_health as (
+
+    select
+        'flow' as level,
+        flows.domain,
+        flows.landing_table as flow,
+        flows.source_system,
+        policies.criticality,
+        policies.slo_minutes,
+        ledger.last_success_at,
+        ledger.last_success_batch_id,
+        latest_status.latest_batch_status,
+        {{ dbt.datediff('ledger.last_success_at', 'clock.evaluated_at', 'minute') }}
+            as staleness_minutes,
+        latency.latency_p50_minutes,
+        latency.latency_p95_minutes,
+        coalesce(dispositions.rows_landed, 0) as rows_landed,
+        coalesce(dispositions.duplicates, 0) as duplicates,
+        coalesce(dispositions.quarantined, 0) as quarantined,
+        coalesce(unreconciled.unreconciled_batches, 0) as unreconciled_batches,
+        coalesce(drift.drifted_keys, 0) as drifted_keys,
+        unreconciled.first_unreconciled,
+        clock.evaluated_at
+    from flows
+    cross join clock
+    left join policies on flows.domain = policies.domain
+    left join ledger on flows.landing_table = ledger.landing_table
+    left join latest_status on flows.landing_table = latest_status.landing_table
+    left join unreconciled on flows.landing_table = unreconciled.landing_table
+    left join dispositions on flows.landing_table = dispositions.landing_table
+    left join latency on flows.landing_table = latency.landing_table
+    left join drift on flows.landing_table = drift.landing_table
+
+),
+
+flow_status as (
+
+    select
+        *,
+        case
+            when last_success_at is null and latest_batch_status is null then 'unknown'
+            when latest_batch_status = 'failed' or last_success_at is null then 'failed'
+            when staleness_minutes > slo_minutes then 'delayed'
+            when unreconciled_batches > 0 then 'partial'
+            else 'current'
+        end as status,
+        case
+            when last_success_at is null and latest_batch_status is null
+                then flow || ': no batch in the ledger'
+            when latest_batch_status = 'failed' then flow || ': the latest batch failed'
+            when last_success_at is null then flow || ': no batch has succeeded'
+            when staleness_minutes > slo_minutes
+                then
+                    flow || ': last successful batch '
+                    || cast(staleness_minutes as {{ dbt.type_string() }})
+                    || ' min ago, SLO ' || cast(slo_minutes as {{ dbt.type_string() }}) || ' min'
+            when unreconciled_batches > 0
+                then
+                    flow || ': ' || cast(unreconciled_batches as {{ dbt.type_string() }})
+                    || ' unreconciled batch(es), e.g. ' || first_unreconciled
+            else flow || ': within SLO'
+        end as reason
+    from flow_health
+
+),
+
+ranked as (
+
+    select
+        *,
+        case status
+            when 'failed' then 4 when 'delayed' then 3 when 'partial' then 2 when 'unknown' then 1
+            else 0
+        end as severity
+    from flow_status
+
+),
+
+ranked_flows as (
+
+    select
+        *,
+        first_value(reason) over (
+            partition by domain
+            order by severity desc, reason asc
+        ) as domain_reason
+    from ranked
+
+),
+
+domain_health as (
+
+    select
+        'domain' as level,
+        domain,
+        cast(null as {{ dbt.type_string() }}) as flow,
+        cast(null as {{ dbt.type_string() }}) as source_system,
+        max(criticality) as criticality,
+        max(slo_minutes) as slo_minutes,
+        min(last_success_at) as last_success_at,
+        cast(null as {{ dbt.type_string() }}) as last_success_batch_id,
+        cast(null as {{ dbt.type_string() }}) as latest_batch_status,
+        max(staleness_minutes) as staleness_minutes,
+        max(latency_p50_minutes) as latency_p50_minutes,
+        max(latency_p95_minutes) as latency_p95_minutes,
+        sum(rows_landed) as rows_landed,
+        sum(duplicates) as duplicates,
+        sum(quarantined) as quarantined,
+        sum(unreconciled_batches) as unreconciled_batches,
+        sum(drifted_keys) as drifted_keys,
+        cast(null as {{ dbt.type_string() }}) as first_unreconciled,
+        max(evaluated_at) as evaluated_at,
+        max(severity) as severity,
+        max(domain_reason) as reason
+    from ranked_flows
+    group by domain
+
+),
+
+domain_status as (
+
+    select
+        domain_health.*,
+        case domain_health.severity
+            when 4 then 'failed' when 3 then 'delayed' when 2 then 'partial' when 1 then 'unknown'
+            else 'current'
+        end as status
+    from domain_health
+
+),
+
+final as (
+
+    select * exclude (severity, domain_reason) from ranked_flows
+    union all
+    select
+        * exclude (severity, reason),
+        reason
+    from domain_status
+
+)
+
+select
+    final.level || ':' || coalesce(final.flow, final.domain) as health_id,
+    final.*
+from final

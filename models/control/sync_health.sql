@@ -114,6 +114,17 @@ latency as (
 
 ),
 
+conflicts as (
+
+    select
+        landing_table,
+        count(*) as open_conflicts
+    from {{ ref('sync_conflicts') }}
+    where status = 'open'
+    group by landing_table
+
+),
+
 drift as (
 
     select
@@ -144,6 +155,7 @@ flow_health as (
         coalesce(dispositions.quarantined, 0) as quarantined,
         coalesce(unreconciled.unreconciled_batches, 0) as unreconciled_batches,
         coalesce(drift.drifted_keys, 0) as drifted_keys,
+        coalesce(conflicts.open_conflicts, 0) as open_conflicts,
         unreconciled.first_unreconciled,
         clock.evaluated_at
     from flows
@@ -155,6 +167,7 @@ flow_health as (
     left join dispositions on flows.landing_table = dispositions.landing_table
     left join latency on flows.landing_table = latency.landing_table
     left join drift on flows.landing_table = drift.landing_table
+    left join conflicts on flows.landing_table = conflicts.landing_table
 
 ),
 
@@ -233,6 +246,7 @@ domain_health as (
         sum(quarantined) as quarantined,
         sum(unreconciled_batches) as unreconciled_batches,
         sum(drifted_keys) as drifted_keys,
+        sum(open_conflicts) as open_conflicts,
         cast(null as {{ dbt.type_string() }}) as first_unreconciled,
         max(evaluated_at) as evaluated_at,
         max(severity) as severity,

@@ -6,11 +6,12 @@
     secondary=ref('state_erp__customers'),
     primary_columns=[
         'account_name',
-        'email',
         'phone',
         'country',
         'segment',
     ],
+    domain='customer',
+    shared_columns=['email'],
     secondary_columns=[
         'credit_status',
         'credit_limit',

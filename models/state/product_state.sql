@@ -5,10 +5,11 @@
     primary=ref('state_pim__products'),
     secondary=ref('state_erp__products'),
     primary_columns=[
-        'product_name',
         'category',
         'lifecycle_status',
     ],
+    domain='product',
+    shared_columns=['product_name'],
     secondary_columns=[
         'list_price',
         'currency',

@@ -138,7 +138,10 @@ def _single(events: dict[str, Event], columns: tuple[str, ...]) -> dict[str, tup
 
 
 def _combined(primary: dict[str, Event], secondary: dict[str, Event], p_cols: tuple[str, ...],
-              s_cols: tuple[str, ...], newer_cols: tuple[str, ...] = ()) -> dict[str, tuple]:
+              s_cols: tuple[str, ...], newer_cols: tuple[str, ...] = (),
+              shared: tuple[str, ...] = (), policy: str = "system_of_record") -> dict[str, tuple]:
+    """Fields from their owner (the primary, for shared fields in the demo registry); under
+    latest_timestamp a shared field takes the newer non-null value."""
     out = {}
     for key in primary.keys() | secondary.keys():
         p, s = primary.get(key), secondary.get(key)
@@ -148,19 +151,30 @@ def _combined(primary: dict[str, Event], secondary: dict[str, Event], p_cols: tu
             *(p.values.get(c) if p else None for c in p_cols),
             *(s.values.get(c) if s else None for c in s_cols),
             *(newer.values.get(c) for c in newer_cols),
+            *(_shared_value(p, s, c, policy) for c in shared),
             p.is_delete if p else False,
             newer.event_id, newer.source_system, newer.event_at, newer.batch_id,
         )
     return out
 
 
+def _shared_value(p: Event | None, s: Event | None, column: str, policy: str) -> Any:
+    p_val = p.values.get(column) if p else None
+    s_val = s.values.get(column) if s else None
+    if policy == "latest_timestamp" and s_val is not None and (
+        p_val is None or (p is not None and s is not None and s.event_at > p.event_at)
+    ):
+        return s_val
+    return p_val
+
+
 # entity -> (key, business columns in state order, builder)
 ENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "customer_state": ("customer_id", ("account_name", "email", "phone", "country", "segment",
+    "customer_state": ("customer_id", ("account_name", "phone", "country", "segment",
                                        "credit_status", "credit_limit", "payment_terms",
-                                       "billing_country")),
-    "product_state": ("sku", ("product_name", "category", "lifecycle_status", "list_price",
-                              "currency")),
+                                       "billing_country", "email")),
+    "product_state": ("sku", ("category", "lifecycle_status", "list_price", "currency",
+                              "product_name")),
     "supplier_state": ("supplier_id", ("supplier_name", "country", "payment_terms", "risk_score",
                                        "risk_tier")),
     "order_state": ("order_id", ("customer_id", "order_total", "currency", "ordered_at",
@@ -176,9 +190,13 @@ def expected_state(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, tup
     _key, cols = ENTITIES[entity]
     ev = lambda t: latest_events(con, t)  # noqa: E731
     if entity == "customer_state":
-        return _combined(ev("crm__accounts"), ev("erp__customers"), cols[:5], cols[5:])
+        # the demo registry: CRM owns email, customer conflicts go to manual review
+        return _combined(ev("crm__accounts"), ev("erp__customers"), cols[:4], cols[4:8],
+                         shared=("email",), policy="manual_review")
     if entity == "product_state":
-        return _combined(ev("pim__products"), ev("erp__products"), cols[:3], cols[3:])
+        # PIM owns the product name; products resolve conflicts by latest timestamp
+        return _combined(ev("pim__products"), ev("erp__products"), cols[:2], cols[2:4],
+                         shared=("product_name",), policy="latest_timestamp")
     if entity == "supplier_state":
         return _combined(ev("erp__suppliers"), ev("srm__supplier_risk"), cols[:3], cols[3:])
     if entity == "order_state":

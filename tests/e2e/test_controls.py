@@ -145,3 +145,25 @@ def test_health_statuses_follow_the_injected_faults(built) -> None:
         f"select reason from control.sync_health where flow like '{stalled}__%' limit 1"
     )[0]
     assert "SLO" in reason
+
+
+def test_conflicting_updates_become_conflicts_resolved_by_policy(built) -> None:
+    wh, truth = built
+    rows = wh.query(
+        "select domain, rule_applied, status, count(*) from control.sync_conflicts group by all"
+    )
+    assert sum(r[3] for r in rows) == truth["totals"]["conflicts"] > 0
+    rules = {(r[0], r[1], r[2]) for r in rows}
+    assert rules == {("customer", "manual_review", "open"),
+                     ("product", "latest_timestamp", "auto_resolved")}
+    # manual review keeps the owner's value in state; the open conflicts show in health
+    (kept,) = wh.query(
+        "select count(*) from control.sync_conflicts as c"
+        " join state.customer_state as s on s.customer_id = c.entity_key"
+        " where c.field = 'email' and s.email = c.other_value"
+    )[0]
+    assert kept == 0
+    (open_in_health,) = wh.query(
+        "select open_conflicts from control.sync_health where health_id = 'domain:customer'"
+    )[0]
+    assert open_in_health == sum(r[3] for r in rows if r[2] == "open")

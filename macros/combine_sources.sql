@@ -1,33 +1,84 @@
 {#-
-    An entity assembled from two per-source states, field by field from the system that owns
+    An entity assembled from its per-source states, field by field from the system that owns
     each field. The primary source is the entity's system of record: its tombstone deletes the
-    entity. `newer_columns` exist in both sources; the value of the newer event wins.
-    The row's sync metadata is that of the newest event that contributed to it.
+    entity. A secondary source is optional.
 
-    `shared_columns` are written by both systems: the owner's value (field ownership seed)
-    wins, unless the domain's conflict policy is latest_timestamp, where the newer non-null
-    value wins. Every such write is recorded in sync_conflicts.
+    newer_columns exist in both sources; the value of the newer event wins.
+    shared_columns are written by both systems: the owner's value (field_ownership seed) wins,
+    unless the domain's conflict policy is latest_timestamp, where the newer non-null value
+    wins. Every such write is recorded in sync_conflicts.
 
-    Incremental runs rebuild only the keys that either source changed since this model last ran.
+    Approved manual corrections (seed manual_corrections) come last and take precedence over
+    everything; `_corrections` lists the ids applied to the row.
+
+    The row's sync metadata is that of the newest event that contributed to it. Incremental
+    runs rebuild only keys that a source changed since this model last ran, and keys whose set
+    of effective corrections differs from the one applied.
 -#}
-{% macro combine_sources(key, primary, secondary, primary_columns, secondary_columns, newer_columns=[], domain=none, shared_columns=[]) %}
+{% macro combine_sources(key, primary, primary_columns, domain, secondary=none, secondary_columns=[], newer_columns=[], shared_columns=[]) %}
+{%- set sources = [primary] + ([secondary] if secondary is not none else []) -%}
+{%- set value_columns = primary_columns + secondary_columns + newer_columns + shared_columns -%}
+{%- set types = {} -%}
+{%- if execute -%}
+{%- for relation in sources -%}
+{%- for col in adapter.get_columns_in_relation(relation) -%}
+{%- do types.update({col.name | lower: col.data_type}) -%}
+{%- endfor -%}
+{%- endfor -%}
+{%- endif %}
 
 with
+
+effective_corrections as (
+
+    select
+        entity_key,
+        field,
+        value,
+        correction_id
+    from {{ ref('manual_corrections') }}
+    where
+        entity = '{{ domain }}'
+        and cast(effective_at as {{ dbt.type_timestamp() }}) <= {{ syncgov.sync_now() }}
+    -- the latest approved correction of a field wins
+    qualify row_number() over (
+        partition by entity_key, field
+        order by cast(effective_at as {{ dbt.type_timestamp() }}) desc, correction_id desc
+    ) = 1
+
+),
+
+corrections as (
+
+    select
+        entity_key,
+        {%- for col in value_columns %}
+        max(case when field = '{{ col }}' then value end) as {{ col }}__corrected,
+        {%- endfor %}
+        {{ dbt.listagg('correction_id', "','", "order by correction_id") }} as correction_ids
+    from effective_corrections
+    group by entity_key
+
+),
 {%- if is_incremental() %}
 
 changed_keys as (
 
-    {%- for src in [primary, secondary] %}
+    {%- for src in sources %}
     select {{ key }}
     from {{ src }}
     where _applied_at > (
         select coalesce(max(_applied_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
         from {{ this }}
     )
-    {%- if not loop.last %}
     union
-    {%- endif %}
     {%- endfor %}
+    -- corrections added, changed or withdrawn since the row was built
+    select coalesce(corrections.entity_key, current_rows.{{ key }}) as {{ key }}
+    from corrections
+    full outer join {{ this }} as current_rows
+        on corrections.entity_key = current_rows.{{ key }}
+    where coalesce(corrections.correction_ids, '') != coalesce(current_rows._corrections, '')
     {%- if syncgov.replay_from() %}
     union
     -- replay: keys whose sources may have dropped them altogether
@@ -36,16 +87,6 @@ changed_keys as (
 
 ),
 {%- endif %}
-
-primary_state as (
-
-    select * from {{ primary }}
-    {%- if is_incremental() %}
-    where {{ key }} in (select changed_keys.{{ key }} from changed_keys)
-    {%- endif %}
-
-),
-
 {%- if shared_columns %}
 
 field_rules as (
@@ -64,6 +105,16 @@ field_rules as (
 ),
 {%- endif %}
 
+primary_state as (
+
+    select * from {{ primary }}
+    {%- if is_incremental() %}
+    where {{ key }} in (select changed_keys.{{ key }} from changed_keys)
+    {%- endif %}
+
+),
+{%- if secondary is not none %}
+
 secondary_state as (
 
     select * from {{ secondary }}
@@ -72,11 +123,16 @@ secondary_state as (
     {%- endif %}
 
 ),
+{%- endif %}
 
-final as (
+assembled as (
 
     select
+        {%- if secondary is not none %}
         coalesce(primary_state.{{ key }}, secondary_state.{{ key }}) as {{ key }},
+        {%- else %}
+        primary_state.{{ key }},
+        {%- endif %}
         {%- for col in primary_columns %}
         primary_state.{{ col }},
         {%- endfor %}
@@ -103,16 +159,46 @@ final as (
         {%- endfor %}
         coalesce(primary_state._is_deleted, false) as _is_deleted,
         {%- for col in ['_event_id', '_source_system', '_source_event_at', '_loaded_at', '_sync_batch_id'] %}
-        {{ syncgov.from_newer('primary_state', 'secondary_state', col) }} as {{ col }},
+        {%- if secondary is not none %}
+        {{ syncgov.from_newer('primary_state', 'secondary_state', col) }} as {{ col }}
+        {%- else %}
+        primary_state.{{ col }}
+        {%- endif %}
+        {{- ',' if not loop.last }}
         {%- endfor %}
-        {{ syncgov.sync_now() }} as _applied_at,
-        '{{ invocation_id }}' as _dbt_invocation_id
     from primary_state
+    {%- if secondary is not none %}
     full outer join secondary_state
         on primary_state.{{ key }} = secondary_state.{{ key }}
+    {%- endif %}
     {%- if shared_columns %}
     cross join field_rules
     {%- endif %}
+
+),
+
+final as (
+
+    select
+        assembled.{{ key }},
+        {%- for col in value_columns %}
+        coalesce(
+            {{ syncgov.try_cast('corrections.' ~ col ~ '__corrected', types.get(col, dbt.type_string())) }},
+            assembled.{{ col }}
+        ) as {{ col }},
+        {%- endfor %}
+        assembled._is_deleted,
+        assembled._event_id,
+        assembled._source_system,
+        assembled._source_event_at,
+        assembled._loaded_at,
+        assembled._sync_batch_id,
+        corrections.correction_ids as _corrections,
+        {{ syncgov.sync_now() }} as _applied_at,
+        '{{ invocation_id }}' as _dbt_invocation_id
+    from assembled
+    left join corrections
+        on cast(assembled.{{ key }} as {{ dbt.type_string() }}) = corrections.entity_key
 
 )
 

@@ -1,18 +1,14 @@
-{{ config(
-    unique_key='inventory_id',
-    pre_hook="{{ replay_pre_hook(key='inventory_id', staged=ref('stg_wms__inventory_movements')) }}",
-) }}
+{{ config(unique_key='inventory_id') }}
 
-{{ latest_events_state(
-    staged=ref('stg_wms__inventory_movements'),
+{{ combine_sources(
     key='inventory_id',
-    identity_columns=[
+    primary=ref('state_wms__inventory_movements'),
+    primary_columns=[
         'sku',
         'site_id',
-    ],
-    columns=[
         'movement_type',
         'movement_qty',
         'quantity_on_hand',
     ],
+    domain='inventory',
 ) }}

@@ -1,12 +1,9 @@
-{{ config(
-    unique_key='invoice_id',
-    pre_hook="{{ replay_pre_hook(key='invoice_id', staged=ref('stg_erp__invoices')) }}",
-) }}
+{{ config(unique_key='invoice_id') }}
 
-{{ latest_events_state(
-    staged=ref('stg_erp__invoices'),
+{{ combine_sources(
     key='invoice_id',
-    columns=[
+    primary=ref('state_erp__invoices'),
+    primary_columns=[
         'customer_id',
         'order_id',
         'invoice_status',
@@ -14,4 +11,5 @@
         'currency',
         'due_date',
     ],
+    domain='invoice',
 ) }}

@@ -2,6 +2,7 @@
 
 {{ combine_sources(
     key='order_id',
+    domain='order',
     primary=ref('state_oms__orders'),
     secondary=ref('state_oms__order_status'),
     primary_columns=[

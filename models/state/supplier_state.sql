@@ -2,6 +2,7 @@
 
 {{ combine_sources(
     key='supplier_id',
+    domain='supplier',
     primary=ref('state_erp__suppliers'),
     secondary=ref('state_srm__supplier_risk'),
     primary_columns=[

@@ -8,9 +8,11 @@ supplies the sync metadata).
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -186,7 +188,34 @@ ENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+CORRECTIONS = Path(__file__).resolve().parents[2] / "seeds" / "manual_corrections.csv"
+
+
+def effective_corrections(entity: str, now: datetime) -> dict[str, dict[str, str]]:
+    """key -> field -> value of the approved corrections in force, latest per field."""
+    with CORRECTIONS.open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle)
+                if r["entity"] == entity and datetime.fromisoformat(r["effective_at"]) <= now]
+    out: dict[str, dict[str, str]] = {}
+    for r in sorted(rows, key=lambda r: (r["effective_at"], r["correction_id"])):
+        out.setdefault(r["entity_key"], {})[r["field"]] = r["value"]
+    return out
+
+
 def expected_state(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, tuple]:
+    _key, cols = ENTITIES[entity]
+    rows = _expected_before_corrections(con, entity)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for key, fields in effective_corrections(entity.removesuffix("_state"), now).items():
+        if key in rows:
+            values = list(rows[key])
+            for field, value in fields.items():
+                values[cols.index(field)] = typed(field, value)
+            rows[key] = tuple(values)
+    return rows
+
+
+def _expected_before_corrections(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, tuple]:
     _key, cols = ENTITIES[entity]
     ev = lambda t: latest_events(con, t)  # noqa: E731
     if entity == "customer_state":

@@ -81,8 +81,8 @@ def test_applied_events_are_exactly_the_events_held_in_state(built) -> None:
     held = sum(
         wh.query(f"select count(*) from state.{m}")[0][0]
         for m in ("state_crm__accounts", "state_erp__customers", "state_erp__products",
-                  "state_erp__suppliers", "invoice_state", "state_pim__products",
-                  "inventory_state", "state_oms__orders", "state_oms__order_status",
+                  "state_erp__suppliers", "state_erp__invoices", "state_pim__products",
+                  "state_wms__inventory_movements", "state_oms__orders", "state_oms__order_status",
                   "state_srm__supplier_risk")
     )
     assert applied == held

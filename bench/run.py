@@ -62,9 +62,11 @@ def bench_simulate_and_apply(events: int, repeat: int, work: Path) -> list[Figur
     env = _dbt_env(base, target)
     dbt = str(BIN / "dbt")
     select = ["--select", "staging", "state", "--project-dir", str(REPO)]
+    measure([dbt, "seed", "--project-dir", str(REPO)], env=env, cwd=REPO)
     measure([dbt, "run", *select], env=env, cwd=REPO)  # the initial build every rep starts from
 
-    incremental, full, inc_models, full_models, noop = [], [], [], [], []
+    incremental, full, inc_models, full_models, noop, controls = [], [], [], [], [], []
+    control_models: list[float] = []
     for rep in range(repeat):
         wh = work / f"rep-{events}-{rep}.duckdb"
         shutil.copy(base, wh)
@@ -74,6 +76,9 @@ def bench_simulate_and_apply(events: int, repeat: int, work: Path) -> list[Figur
         incremental.append(measure([dbt, "run", *select], env=env, cwd=REPO))
         inc_models.append(_models_seconds(target))
         noop.append(measure([dbt, "run", *select], env=env, cwd=REPO))
+        controls.append(measure([dbt, "run", "--select", "control", "--project-dir", str(REPO)],
+                                env=env, cwd=REPO))
+        control_models.append(_models_seconds(target))
         full.append(measure([dbt, "run", "--full-refresh", *select], env=env, cwd=REPO))
         full_models.append(_models_seconds(target))
         wh.unlink()
@@ -82,6 +87,7 @@ def bench_simulate_and_apply(events: int, repeat: int, work: Path) -> list[Figur
     full_s, full_m = _median(full)
     noop_s, noop_m = _median(noop)
     inc_w, full_w = statistics.median(inc_models), statistics.median(full_models)
+    ctl_s, ctl_m = _median(controls)
     run_cmd = "dbt run --select staging state"
     return [
         Figure("simulate", label, "syncgov simulate (10 landing tables, 100 batches, demo faults)",
@@ -97,6 +103,10 @@ def bench_simulate_and_apply(events: int, repeat: int, work: Path) -> list[Figur
         Figure("apply", label, "incremental, model execution only (run_results elapsed)", inc_w,
                inc_m, repeat, run_cmd,
                f"{inc_w / full_w:.2f}x the full refresh's {full_w:.2f} s"),
+        Figure("controls", label, "reconciliation, dispositions, drift, conflicts, health"
+               " (every control model, rebuilt)", ctl_s, ctl_m, repeat,
+               "dbt run --select control",
+               f"models {statistics.median(control_models):.2f} s"),
     ]
 
 

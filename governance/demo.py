@@ -46,6 +46,12 @@ class DemoSummary:
     incremental: RunSummary
     freshness: tuple[FreshnessResult, ...]
     stalled_system: str | None
+    health: tuple[tuple[str, str, str], ...]
+    reconciliation: dict[str, int]
+    dispositions: dict[str, int]
+    conflicts: dict[str, int]
+    drifted_keys: dict[str, int]
+    corrections: tuple[tuple[str, bool], ...]
 
 
 def run_demo(
@@ -96,20 +102,6 @@ def run_demo(
     echo("5/5 read the warehouse")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        landed = sum(
-            con.execute(f"select count(*) from landing.{name}").fetchone()[0]
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'landing'"
-                " and table_name not like '\\_%' escape '\\' and table_name <> 'sync_batches'"
-            ).fetchall()
-        )
-        staged = sum(
-            con.execute(f"select count(*) from staging.{name}").fetchone()[0]
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'staging'"
-                " and table_name like 'stg\\_%\\_\\_%' escape '\\' and table_type = 'BASE TABLE'"
-            ).fetchall()
-        )
         state_rows = {
             t: tuple(
                 con.execute(
@@ -124,20 +116,57 @@ def run_demo(
                 " group by 1 order by 2 desc"
             ).fetchall()
         )
+        controls = _read_controls(con)
     finally:
         con.close()
+    # every landed row has exactly one disposition; all but the duplicates were staged
+    landed = sum(controls["dispositions"].values())
     return DemoSummary(
         warehouse=warehouse,
         seconds=time.monotonic() - started,
         landed_rows=landed,
-        staged_events=staged,
+        staged_events=landed - controls["dispositions"].get("duplicate", 0),
         state_rows=state_rows,
         quarantine=quarantine,
         build=build,
         incremental=incremental,
         freshness=freshness,
         stalled_system=sim.stalled_system,
+        **controls,
     )
+
+
+def _read_controls(con: duckdb.DuckDBPyConnection) -> dict:
+    """What the control models say: health, reconciliation, accounting, conflicts, drift."""
+
+    def counts(sql: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in con.execute(sql).fetchall()}
+
+    return {
+        "health": tuple(con.execute(
+            "select domain, status, reason from control.sync_health where level = 'domain'"
+            " order by domain"
+        ).fetchall()),
+        "reconciliation": counts(
+            "select reconciliation_status, count(*) from control.sync_reconciliation"
+            " group by 1 order by 2 desc"
+        ),
+        "dispositions": counts(
+            "select disposition, count(*) from control.sync_event_dispositions"
+            " group by 1 order by 2 desc"
+        ),
+        "conflicts": counts(
+            "select field || ' (' || rule_applied || ', ' || status || ')', count(*)"
+            " from control.sync_conflicts group by 1 order by 1"
+        ),
+        "drifted_keys": counts(
+            "select domain, sum(missing_in_warehouse + missing_in_source + mismatched_keys)"
+            " from control.sync_drift_summary group by 1 order by 1"
+        ),
+        "corrections": tuple(con.execute(
+            "select correction_id, is_applied from control.sync_corrections_applied order by 1"
+        ).fetchall()),
+    }
 
 
 def _counts_line(summary: RunSummary) -> str:

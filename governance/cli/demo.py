@@ -57,7 +57,22 @@ def _print_summary(s: DemoSummary) -> None:
         age = "never" if f.age_seconds is None else f"{f.age_seconds / 60:,.0f} min ago"
         click.echo(f"    {f.status:<6} {f.source:<32} last batch {age} (error after {f.error_after})")
     if s.stalled_system:
-        click.echo(f"  injected stall: {s.stalled_system} stopped loading — see the warnings above")
+        click.echo(f"  injected stall: {s.stalled_system} stopped loading")
+    click.echo("  sync health per domain (control.sync_health):")
+    for domain, status, reason in s.health:
+        click.echo(f"    {status:<8} {domain:<10} {reason}")
+    click.echo("  batches (control.sync_reconciliation): " + _pairs(s.reconciliation))
+    click.echo("  landed rows (control.sync_event_dispositions): " + _pairs(s.dispositions))
+    click.echo("  conflicts (control.sync_conflicts): " + (_pairs(s.conflicts) or "none"))
+    click.echo("  drifted keys vs source extracts (control.sync_drift): "
+               + (_pairs(s.drifted_keys) or "none"))
+    click.echo("  manual corrections: " + ", ".join(
+        f"{cid} {'applied' if applied else 'not yet effective'}" for cid, applied in s.corrections
+    ))
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {n:,}" for name, n in counts.items())
 
 
 def register(main: click.Group) -> None:

@@ -62,6 +62,17 @@ def test_landing_contract_columns(tmp_path: Path) -> None:
             "status", "rows_sent", "event_id_checksum"} <= set(ledger_cols)
 
 
+def _ledger_and_landed(con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> tuple:
+    """The ledger's status and rows sent for a batch, and the rows of it that landed."""
+    status, sent = con.execute(
+        "select status, rows_sent from landing.sync_batches where batch_id = ?", [batch_id]
+    ).fetchone()
+    (landed,) = con.execute(
+        f"select count(*) from landing.{table} where _sync_batch_id = ?", [batch_id]
+    ).fetchone()
+    return status, sent, landed
+
+
 def test_truth_file_agrees_with_what_landed(tmp_path: Path) -> None:
     wh = _run(tmp_path)
     truth = json.loads((tmp_path / "simulate_truth.json").read_text())
@@ -74,21 +85,11 @@ def test_truth_file_agrees_with_what_landed(tmp_path: Path) -> None:
         assert entry["totals"]["rows_landed"] == rows
         assert entry["totals"]["duplicates"] == rows - distinct
         for batch_id in entry["missing_batches"]:
-            status, sent = con.execute(
-                "select status, rows_sent from landing.sync_batches where batch_id = ?", [batch_id]
-            ).fetchone()
-            landed = con.execute(
-                f"select count(*) from landing.{t.name} where _sync_batch_id = ?", [batch_id]
-            ).fetchone()[0]
+            status, sent, landed = _ledger_and_landed(con, t.name, batch_id)
             assert (status, landed) == ("success", 0)
             assert sent > 0
         for batch_id in entry["partial_batches"]:
-            status, sent = con.execute(
-                "select status, rows_sent from landing.sync_batches where batch_id = ?", [batch_id]
-            ).fetchone()
-            landed = con.execute(
-                f"select count(*) from landing.{t.name} where _sync_batch_id = ?", [batch_id]
-            ).fetchone()[0]
+            status, sent, landed = _ledger_and_landed(con, t.name, batch_id)
             assert status == "partial"
             assert landed < sent
         for batch_id in entry["stalled_batches"]:

@@ -90,7 +90,7 @@ def bench_simulate_and_apply(events: int, repeat: int, work: Path) -> list[Figur
     ctl_s, ctl_m = _median(controls)
     run_cmd = "dbt run --select staging state"
     return [
-        Figure("simulate", label, "syncgov simulate (10 landing tables, 100 batches, demo faults)",
+        Figure("simulate", label, "syncgov simulate (11 landing tables, 100 batches, demo faults)",
                sim.seconds, sim.peak_rss_mib, 1,
                f"syncgov simulate --events {events} --entities {entities} --batches 100 --faults demo"),
         Figure("apply", label, "incremental run after a 1 % append (1 of 101 batches)",

@@ -15,14 +15,22 @@
     runs rebuild only keys that a source changed since this model last ran, and keys whose set
     of effective corrections differs from the one applied.
 -#}
-{% macro combine_sources(key, primary, primary_columns, domain, secondary=none, secondary_columns=[], newer_columns=[], shared_columns=[]) %}
-{%- set sources = [primary] + ([secondary] if secondary is not none else []) -%}
+{% macro combine_sources(key, primary, primary_columns, domain, secondaries=[], newer_columns=[], shared_columns=[]) %}
+{#- secondaries: list of {'relation': ref(...), 'columns': [fields only it provides]} -#}
+{%- set sources = [primary] + secondaries | map(attribute='relation') | list -%}
+{%- set aliases = ['source_0'] -%}
+{%- for s in secondaries -%}{%- do aliases.append('source_' ~ loop.index) -%}{%- endfor -%}
+{%- set secondary_columns = [] -%}
+{%- for s in secondaries -%}{%- for c in s.columns -%}{%- do secondary_columns.append(c) -%}{%- endfor -%}{%- endfor -%}
 {%- set value_columns = primary_columns + secondary_columns + newer_columns + shared_columns -%}
 {%- set types = {} -%}
+{%- set carriers = {} -%}
 {%- if execute -%}
 {%- for relation in sources -%}
+{%- set alias = aliases[loop.index0] -%}
 {%- for col in adapter.get_columns_in_relation(relation) -%}
 {%- do types.update({col.name | lower: col.data_type}) -%}
+{%- do carriers.setdefault(col.name | lower, []).append(alias) -%}
 {%- endfor -%}
 {%- endfor -%}
 {%- endif %}
@@ -105,72 +113,54 @@ field_rules as (
 ),
 {%- endif %}
 
-primary_state as (
+{%- for relation in sources %}
 
-    select * from {{ primary }}
+{{ aliases[loop.index0] }} as (
+
+    select * from {{ relation }}
     {%- if is_incremental() %}
     where {{ key }} in (select changed_keys.{{ key }} from changed_keys)
     {%- endif %}
 
 ),
-{%- if secondary is not none %}
-
-secondary_state as (
-
-    select * from {{ secondary }}
-    {%- if is_incremental() %}
-    where {{ key }} in (select changed_keys.{{ key }} from changed_keys)
-    {%- endif %}
-
-),
-{%- endif %}
+{%- endfor %}
 
 assembled as (
 
     select
-        {%- if secondary is not none %}
-        coalesce(primary_state.{{ key }}, secondary_state.{{ key }}) as {{ key }},
-        {%- else %}
-        primary_state.{{ key }},
-        {%- endif %}
+        coalesce({% for a in aliases %}{{ a }}.{{ key }}{{ ', ' if not loop.last }}{% endfor %}) as {{ key }},
         {%- for col in primary_columns %}
-        primary_state.{{ col }},
+        source_0.{{ col }},
         {%- endfor %}
-        {%- for col in secondary_columns %}
-        secondary_state.{{ col }},
+        {%- for s in secondaries %}
+        {%- set alias = aliases[loop.index] %}
+        {%- for col in s.columns %}
+        {{ alias }}.{{ col }},
+        {%- endfor %}
         {%- endfor %}
         {%- for col in newer_columns %}
-        {{ syncgov.from_newer('primary_state', 'secondary_state', col) }} as {{ col }},
+        {{ syncgov.newest_value(carriers.get(col, ['source_0']), col) }} as {{ col }},
         {%- endfor %}
         {%- for col in shared_columns %}
+        {%- set carrying = carriers.get(col, ['source_0']) %}
         case
-            when
-                field_rules.conflict_policy = 'latest_timestamp'
-                and secondary_state.{{ col }} is not null
-                and (
-                    primary_state.{{ col }} is null
-                    or secondary_state._source_event_at > primary_state._source_event_at
-                )
-                then secondary_state.{{ col }}
-            when field_rules.conflict_policy = 'latest_timestamp' then primary_state.{{ col }}
-            when field_rules.{{ col }}__owner = secondary_state._source_system then secondary_state.{{ col }}
-            else primary_state.{{ col }}
+            when field_rules.conflict_policy = 'latest_timestamp'
+                then {{ syncgov.newest_value(carrying, col, non_null=true) }}
+            {%- for a in carrying %}
+            when field_rules.{{ col }}__owner = {{ a }}._source_system then {{ a }}.{{ col }}
+            {%- endfor %}
+            else source_0.{{ col }}
         end as {{ col }},
         {%- endfor %}
-        coalesce(primary_state._is_deleted, false) as _is_deleted,
+        coalesce(source_0._is_deleted, false) as _is_deleted,
         {%- for col in ['_event_id', '_source_system', '_source_event_at', '_loaded_at', '_sync_batch_id'] %}
-        {%- if secondary is not none %}
-        {{ syncgov.from_newer('primary_state', 'secondary_state', col) }} as {{ col }}
-        {%- else %}
-        primary_state.{{ col }}
-        {%- endif %}
-        {{- ',' if not loop.last }}
+        {{ syncgov.newest_value(aliases, col) }} as {{ col }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from primary_state
-    {%- if secondary is not none %}
-    full outer join secondary_state
-        on primary_state.{{ key }} = secondary_state.{{ key }}
-    {%- endif %}
+    from source_0
+    {%- for a in aliases[1:] %}
+    full outer join {{ a }}
+        on coalesce({% for b in aliases[:loop.index] %}{{ b }}.{{ key }}{{ ', ' if not loop.last }}{% endfor %}) = {{ a }}.{{ key }}
+    {%- endfor %}
     {%- if shared_columns %}
     cross join field_rules
     {%- endif %}
@@ -206,12 +196,28 @@ select * from final
 {% endmacro %}
 
 
-{#- The value of `column` from whichever of two sources holds the newer event for the key. -#}
-{% macro from_newer(primary, secondary, column) -%}
+{#-
+    The value of `column` from whichever source holds the newest event for the key (with
+    non_null, the newest source whose value is not null). Ties go to the earlier source, so
+    the system of record wins them.
+-#}
+{% macro newest_value(aliases, column, non_null=false) -%}
+    {%- if aliases | length == 1 -%}
+        {{ aliases[0] }}.{{ column }}
+    {%- else -%}
     case
-        when {{ secondary }}._source_event_at > {{ primary }}._source_event_at
-            or {{ primary }}._source_event_at is null
-            then {{ secondary }}.{{ column }}
-        else {{ primary }}.{{ column }}
+        {%- for a in aliases %}
+        when
+            {%- if non_null %} {{ a }}.{{ column }} is not null and{% endif %} {{ a }}._source_event_at is not null
+            {%- for b in aliases if b != a %}
+            and (
+                {%- if non_null %}{{ b }}.{{ column }} is null or {% endif -%}
+                {{ b }}._source_event_at is null
+                or {{ a }}._source_event_at {{ '>=' if aliases.index(b) > aliases.index(a) else '>' }} {{ b }}._source_event_at
+            )
+            {%- endfor %}
+            then {{ a }}.{{ column }}
+        {%- endfor %}
     end
+    {%- endif -%}
 {%- endmacro %}

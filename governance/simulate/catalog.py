@@ -73,6 +73,9 @@ class LandingTable:
     # Whether the source also delivers full extracts of its current state (entity tables do;
     # pure event streams such as status transitions do not).
     extract: bool = True
+    # Whether every valid upsert writes a field another system owns (the helpdesk changing a
+    # customer's phone, which CRM owns): each such event is a conflict by construction.
+    foreign_writes: bool = False
 
     @property
     def name(self) -> str:
@@ -230,9 +233,29 @@ WMS_INVENTORY_MOVEMENTS = LandingTable(
     },
     enums={"movement_type": ("receipt", "pick", "adjustment", "transfer")},
     quantity_column="quantity_on_hand",
-    weight=0.25,
+    weight=0.23,
     batch_minutes=1,
     delete_rate=0.005,
+)
+
+HELPDESK_CONTACTS = LandingTable(
+    system="helpdesk",
+    entity="contacts",
+    domain="customer",
+    key_columns=("customer_id",),
+    key_space=lambda k: k.customers,
+    key_exprs={"customer_id": CUSTOMER_ID},
+    payload={
+        # Agents update the phone number (CRM owns it; a Hamburg number, so it always differs
+        # from CRM's Berlin ones) and record the preferred channel, which the helpdesk owns.
+        "phone": "'+49 40 ' || lpad(cast(hash(i, 'hph', $seed) % 10000000 as varchar), 7, '0')",
+        "preferred_channel": pick(("email", "phone", "chat"), "pch"),
+    },
+    enums={"preferred_channel": ("email", "phone", "chat")},
+    weight=0.02,
+    batch_minutes=30,
+    delete_rate=0.0,
+    foreign_writes=True,
 )
 
 ORDER_STATUSES = ("placed", "allocated", "shipped", "delivered", "cancelled")
@@ -305,6 +328,7 @@ ERP_INVOICES = LandingTable(
 LANDING_TABLES: tuple[LandingTable, ...] = (
     CRM_ACCOUNTS,
     ERP_CUSTOMERS,
+    HELPDESK_CONTACTS,
     PIM_PRODUCTS,
     ERP_PRODUCTS,
     ERP_SUPPLIERS,

@@ -274,7 +274,10 @@ def _generate_table(
         select
             {_event_columns(table)},
             '{t}:' || cast(i as varchar) as _event_id,
-            op, ts, invalid_reason, is_ooo, is_late, false as is_conflict, seq, i, kn
+            op, ts, invalid_reason, is_ooo, is_late,
+            {"op = 'upsert' and invalid_reason is null" if table.foreign_writes else "false"}
+                as is_conflict,
+            seq, i, kn
         from timed
         {companions}
     ),

@@ -2,20 +2,16 @@
 
 {{ combine_sources(
     key='customer_id',
+    domain='customer',
     primary=ref('state_crm__accounts'),
-    secondary=ref('state_erp__customers'),
     primary_columns=[
         'account_name',
-        'phone',
         'country',
         'segment',
     ],
-    domain='customer',
-    shared_columns=['email'],
-    secondary_columns=[
-        'credit_status',
-        'credit_limit',
-        'payment_terms',
-        'billing_country',
+    secondaries=[
+        {'relation': ref('state_erp__customers'), 'columns': ['credit_status', 'credit_limit', 'payment_terms', 'billing_country']},
+        {'relation': ref('state_helpdesk__contacts'), 'columns': ['preferred_channel']},
     ],
+    shared_columns=['email', 'phone'],
 ) }}

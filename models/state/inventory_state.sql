@@ -2,6 +2,7 @@
 
 {{ combine_sources(
     key='inventory_id',
+    domain='inventory',
     primary=ref('state_wms__inventory_movements'),
     primary_columns=[
         'sku',
@@ -10,5 +11,4 @@
         'movement_qty',
         'quantity_on_hand',
     ],
-    domain='inventory',
 ) }}

@@ -2,6 +2,7 @@
 
 {{ combine_sources(
     key='invoice_id',
+    domain='invoice',
     primary=ref('state_erp__invoices'),
     primary_columns=[
         'customer_id',
@@ -11,5 +12,4 @@
         'currency',
         'due_date',
     ],
-    domain='invoice',
 ) }}

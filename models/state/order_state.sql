@@ -4,17 +4,14 @@
     key='order_id',
     domain='order',
     primary=ref('state_oms__orders'),
-    secondary=ref('state_oms__order_status'),
     primary_columns=[
         'customer_id',
         'order_total',
         'currency',
         'ordered_at',
     ],
-    secondary_columns=[
-        'status_reason',
+    secondaries=[
+        {'relation': ref('state_oms__order_status'), 'columns': ['status_reason']},
     ],
-    newer_columns=[
-        'order_status',
-    ],
+    newer_columns=['order_status'],
 ) }}

@@ -2,16 +2,14 @@
 
 {{ combine_sources(
     key='sku',
+    domain='product',
     primary=ref('state_pim__products'),
-    secondary=ref('state_erp__products'),
     primary_columns=[
         'category',
         'lifecycle_status',
     ],
-    domain='product',
-    shared_columns=['product_name'],
-    secondary_columns=[
-        'list_price',
-        'currency',
+    secondaries=[
+        {'relation': ref('state_erp__products'), 'columns': ['list_price', 'currency']},
     ],
+    shared_columns=['product_name'],
 ) }}

@@ -4,14 +4,12 @@
     key='supplier_id',
     domain='supplier',
     primary=ref('state_erp__suppliers'),
-    secondary=ref('state_srm__supplier_risk'),
     primary_columns=[
         'supplier_name',
         'country',
         'payment_terms',
     ],
-    secondary_columns=[
-        'risk_score',
-        'risk_tier',
+    secondaries=[
+        {'relation': ref('state_srm__supplier_risk'), 'columns': ['risk_score', 'risk_tier']},
     ],
 ) }}

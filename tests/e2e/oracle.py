@@ -139,42 +139,54 @@ def _single(events: dict[str, Event], columns: tuple[str, ...]) -> dict[str, tup
     }
 
 
-def _combined(primary: dict[str, Event], secondary: dict[str, Event], p_cols: tuple[str, ...],
-              s_cols: tuple[str, ...], newer_cols: tuple[str, ...] = (),
-              shared: tuple[str, ...] = (), policy: str = "system_of_record") -> dict[str, tuple]:
-    """Fields from their owner (the primary, for shared fields in the demo registry); under
-    latest_timestamp a shared field takes the newer non-null value."""
+def _newest(events: list[Event | None], column: str | None = None) -> Event | None:
+    """The source with the newest event (with `column`, the newest whose value is not null);
+    ties go to the earlier source, i.e. the system of record."""
+    best: Event | None = None
+    for e in events:
+        if e is None or (column is not None and e.values.get(column) is None):
+            continue
+        if best is None or e.event_at > best.event_at:
+            best = e
+    return best
+
+
+def _combined(sources: list[tuple[dict[str, Event], tuple[str, ...]]],
+              newer_cols: tuple[str, ...] = (), shared: tuple[str, ...] = (),
+              policy: str = "system_of_record") -> dict[str, tuple]:
+    """Fields from the source that provides them; the first source is the system of record
+    (its tombstone deletes the entity, it owns the shared fields of the demo registry). Under
+    latest_timestamp a shared field takes the newest non-null value."""
     out = {}
-    for key in primary.keys() | secondary.keys():
-        p, s = primary.get(key), secondary.get(key)
-        newer = s if s is not None and (p is None or s.event_at > p.event_at) else p
-        assert newer is not None
+    keys = set().union(*(events.keys() for events, _ in sources))
+    for key in keys:
+        row = [events.get(key) for events, _ in sources]
+        newest = _newest(row)
+        assert newest is not None
+        values = []
+        for event, (_, cols) in zip(row, sources, strict=True):
+            values += [event.values.get(c) if event else None for c in cols]
+        values += [newest.values.get(c) for c in newer_cols]
+        for c in shared:
+            if policy == "latest_timestamp":
+                winner = _newest(row, c)
+                values.append(winner.values.get(c) if winner else None)
+            else:
+                values.append(row[0].values.get(c) if row[0] else None)
+        primary = row[0]
         out[key] = (
-            *(p.values.get(c) if p else None for c in p_cols),
-            *(s.values.get(c) if s else None for c in s_cols),
-            *(newer.values.get(c) for c in newer_cols),
-            *(_shared_value(p, s, c, policy) for c in shared),
-            p.is_delete if p else False,
-            newer.event_id, newer.source_system, newer.event_at, newer.batch_id,
+            *values,
+            primary.is_delete if primary else False,
+            newest.event_id, newest.source_system, newest.event_at, newest.batch_id,
         )
     return out
 
 
-def _shared_value(p: Event | None, s: Event | None, column: str, policy: str) -> Any:
-    p_val = p.values.get(column) if p else None
-    s_val = s.values.get(column) if s else None
-    if policy == "latest_timestamp" and s_val is not None and (
-        p_val is None or (p is not None and s is not None and s.event_at > p.event_at)
-    ):
-        return s_val
-    return p_val
-
-
 # entity -> (key, business columns in state order, builder)
 ENTITIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "customer_state": ("customer_id", ("account_name", "phone", "country", "segment",
-                                       "credit_status", "credit_limit", "payment_terms",
-                                       "billing_country", "email")),
+    "customer_state": ("customer_id", ("account_name", "country", "segment", "credit_status",
+                                       "credit_limit", "payment_terms", "billing_country",
+                                       "preferred_channel", "email", "phone")),
     "product_state": ("sku", ("category", "lifecycle_status", "list_price", "currency",
                               "product_name")),
     "supplier_state": ("supplier_id", ("supplier_name", "country", "payment_terms", "risk_score",
@@ -219,21 +231,22 @@ def _expected_before_corrections(con: duckdb.DuckDBPyConnection, entity: str) ->
     _key, cols = ENTITIES[entity]
     ev = lambda t: latest_events(con, t)  # noqa: E731
     if entity == "customer_state":
-        # the demo registry: CRM owns email, customer conflicts go to manual review
-        return _combined(ev("crm__accounts"), ev("erp__customers"), cols[:4], cols[4:8],
-                         shared=("email",), policy="manual_review")
+        # the demo registry: CRM owns email and phone, customer conflicts go to manual review
+        return _combined([(ev("crm__accounts"), cols[:3]), (ev("erp__customers"), cols[3:7]),
+                          (ev("helpdesk__contacts"), cols[7:8])],
+                         shared=("email", "phone"), policy="manual_review")
     if entity == "product_state":
         # PIM owns the product name; products resolve conflicts by latest timestamp
-        return _combined(ev("pim__products"), ev("erp__products"), cols[:2], cols[2:4],
+        return _combined([(ev("pim__products"), cols[:2]), (ev("erp__products"), cols[2:4])],
                          shared=("product_name",), policy="latest_timestamp")
     if entity == "supplier_state":
-        return _combined(ev("erp__suppliers"), ev("srm__supplier_risk"), cols[:3], cols[3:])
+        return _combined([(ev("erp__suppliers"), cols[:3]), (ev("srm__supplier_risk"), cols[3:])])
     if entity == "order_state":
-        return _combined(ev("oms__orders"), ev("oms__order_status_events"), cols[:4], cols[4:5],
-                         cols[5:])
+        return _combined([(ev("oms__orders"), cols[:4]), (ev("oms__order_status_events"), cols[4:5])],
+                         newer_cols=cols[5:])
     if entity == "inventory_state":
-        return _single(ev("wms__inventory_movements"), cols)
-    return _single(ev("erp__invoices"), cols)
+        return _combined([(ev("wms__inventory_movements"), cols)])
+    return _combined([(ev("erp__invoices"), cols)])
 
 
 def actual_state(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, tuple]:

@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("controls")]
 def built(project_dir, tmp_path_factory) -> tuple[Warehouse, dict]:
     wh = Warehouse(project_dir, tmp_path_factory.mktemp("controls"))
     # Freshness is judged against the real clock, so the landing zone ends now; 24 batches make
-    # the stall (the last 30 %) of seed 11's stalled system (wms) longer than its 5-minute SLO.
-    wh.simulate(seed=11, now=datetime.now(UTC), entities=600, events=20_000, batches=24,
+    # the stall (the last 30 %) of seed 13's stalled system (wms) longer than its 5-minute SLO.
+    wh.simulate(seed=13, now=datetime.now(UTC), entities=600, events=20_000, batches=24,
                 faults=DEMO_FAULTS)
     wh.dbt("build")
     wh.dbt("source", "freshness", check=False)
@@ -80,7 +80,8 @@ def test_applied_events_are_exactly_the_events_held_in_state(built) -> None:
     )[0]
     held = sum(
         wh.query(f"select count(*) from state.{m}")[0][0]
-        for m in ("state_crm__accounts", "state_erp__customers", "state_erp__products",
+        for m in ("state_crm__accounts", "state_erp__customers", "state_helpdesk__contacts",
+                  "state_erp__products",
                   "state_erp__suppliers", "state_erp__invoices", "state_pim__products",
                   "state_wms__inventory_movements", "state_oms__orders", "state_oms__order_status",
                   "state_srm__supplier_risk")
@@ -156,6 +157,8 @@ def test_conflicting_updates_become_conflicts_resolved_by_policy(built) -> None:
     rules = {(r[0], r[1], r[2]) for r in rows}
     assert rules == {("customer", "manual_review", "open"),
                      ("product", "latest_timestamp", "auto_resolved")}
+    fields = {r[0] for r in wh.query("select distinct field from control.sync_conflicts")}
+    assert fields == {"email", "phone", "product_name"}, "helpdesk phone updates are conflicts"
     # manual review keeps the owner's value in state; the open conflicts show in health
     (kept,) = wh.query(
         "select count(*) from control.sync_conflicts as c"

@@ -16,7 +16,7 @@ from tests.e2e.conftest import Warehouse
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replay")]
 
 CUSTOMER_STATES = {"state_crm__accounts": "customer_id", "state_erp__customers": "customer_id",
-                   "customer_state": "customer_id"}
+                   "state_helpdesk__contacts": "customer_id", "customer_state": "customer_id"}
 
 
 def _rows(wh: Warehouse) -> dict[str, set[tuple]]:
@@ -57,7 +57,7 @@ def test_replay_from_a_batch_repairs_state_and_equals_a_full_refresh(project_dir
 
     plan = plan_replay(project_dir, wh.path, "customer", from_batch=batch)
     assert plan.since == since
-    assert plan.selection == ["stg_crm__accounts+", "stg_erp__customers+"]
+    assert plan.selection == ["stg_crm__accounts+", "stg_helpdesk__contacts+", "stg_erp__customers+"]
     result = run_replay(plan, project_dir, wh.path, target_dir=wh.target)
 
     assert _rows(wh) == _rows(reference)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from governance.simulate.catalog import LANDING_TABLES
+
 SYNCGOV = [sys.executable, "-c", "from governance.cli import run; run()"]
 
 
@@ -59,4 +61,4 @@ def test_simulate_writes_warehouse_and_truth(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert wh.exists()
     assert (tmp_path / "simulate_truth.json").exists()
-    assert "rows landed in 10 tables" in out.stdout
+    assert f"rows landed in {len(LANDING_TABLES)} tables" in out.stdout

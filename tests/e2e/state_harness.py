@@ -103,3 +103,53 @@ class StateHarness:
 
     def staged_event_ids(self) -> list[str]:
         return [r[0] for r in self.con.execute(f"select _event_id from {STAGING}").fetchall()]
+
+    def dispositions_by_batch(self) -> dict[str, dict[str, int]]:
+        """Per landing batch: how many rows were duplicates, quarantined, applied, superseded.
+
+        Read off the harness's own outputs: a row whose staged copy came from another delivery
+        is a duplicate; a staged event the state holds is applied; any other staged event must
+        have lost to a strictly newer event for its key (asserted by the caller).
+        """
+        rows = self.con.execute(
+            f"""
+            with landed as (
+                select _event_id, _sync_batch_id, _loaded_at,
+                    row_number() over (partition by _event_id order by _loaded_at, _sync_batch_id)
+                        as delivery
+                from landing.crm__accounts
+            )
+            select
+                landed._sync_batch_id,
+                case
+                    when landed.delivery > 1 then 'duplicate'
+                    when staged._quarantine_reason is not null then 'quarantined'
+                    when held._event_id is not null then 'applied'
+                    else 'superseded'
+                end,
+                count(*)
+            from landed
+            left join {STAGING} as staged on staged._event_id = landed._event_id
+            left join {STATE} as held on held._event_id = landed._event_id and landed.delivery = 1
+            group by all
+            """
+        ).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for batch, disposition, n in rows:
+            out.setdefault(batch, {})[disposition] = n
+        return out
+
+    def superseded_losers(self) -> list[tuple]:
+        """Staged valid events not held by state whose key's stored event is not newer."""
+        return self.con.execute(
+            f"""
+            select staged._event_id, held._event_id
+            from {STAGING} as staged
+            left join {STATE} as held on held.{KEY} = staged.{KEY}
+            where staged._quarantine_reason is null
+                and staged._event_id != coalesce(held._event_id, '')
+                and (held._event_id is null
+                     or (held._source_event_at, held._is_deleted, held._event_id)
+                        <= (staged._source_event_at, staged._op = 'delete', staged._event_id))
+            """
+        ).fetchall()

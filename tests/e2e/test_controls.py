@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
 from governance.simulate.faults import DEMO_FAULTS
@@ -170,3 +171,36 @@ def test_conflicting_updates_become_conflicts_resolved_by_policy(built) -> None:
         "select open_conflicts from control.sync_health where health_id = 'domain:customer'"
     )[0]
     assert open_in_health == sum(r[3] for r in rows if r[2] == "open")
+
+
+def test_every_reconciliation_status_is_detected(project_dir, tmp_path) -> None:
+    """Statuses the simulator never produces, made by hand in landing and the ledger."""
+    wh = Warehouse(project_dir, tmp_path)
+    wh.simulate(seed=5, now=datetime(2026, 11, 24, 12), entities=100, events=3_000, batches=6)
+    con = duckdb.connect(str(wh.path))
+    # batch 2 of the CRM ledger vanishes: its rows are unannounced, its number a gap
+    con.execute("delete from landing.sync_batches where batch_id = 'crm__accounts-000002'")
+    # an extra row lands in ERP batch 1 under a new event id
+    con.execute(
+        "insert into landing.erp__customers select * replace ('erp__customers:extra' as _event_id)"
+        " from landing.erp__customers where _sync_batch_id = 'erp__customers-000001' limit 1"
+    )
+    # one event id of PIM batch 1 is rewritten in flight: same count, different ids
+    con.execute(
+        "update landing.pim__products set _event_id = _event_id || '-garbled' where _event_id ="
+        " (select min(_event_id) from landing.pim__products"
+        "  where _sync_batch_id = 'pim__products-000001')"
+    )
+    con.close()
+    wh.dbt("build", "--select", "+sync_reconciliation", "--indirect-selection", "cautious")
+    statuses = dict(wh.query(
+        "select coalesce(batch_id, landing_table || '#' || cast(sequence_number as varchar)),"
+        " reconciliation_status from control.sync_reconciliation"
+        " where reconciliation_status != 'reconciled'"
+    ))
+    assert statuses == {
+        "crm__accounts-000002": "unannounced",
+        "crm__accounts#2": "sequence_gap",
+        "erp__customers-000001": "extra_rows",
+        "pim__products-000001": "checksum_mismatch",
+    }

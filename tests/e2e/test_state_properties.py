@@ -8,6 +8,7 @@ or running with nothing new, must change nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -110,6 +111,17 @@ def test_incremental_state_converges_whatever_the_arrival_order(
         assert business(harness.state()) == oracle(landed)
         staged = harness.staged_event_ids()
         assert sorted(staged) == sorted({e.event_id for e in landed}), "dedupe by event id"
+
+    # accounted: every landed row is applied, superseded, duplicate or quarantined — applied
+    # events are exactly the state's rows, duplicates exactly the redeliveries, and every
+    # superseded event lost to a strictly newer event for its key
+    totals: Counter[str] = Counter()
+    for per_batch in harness.dispositions_by_batch().values():
+        totals.update(per_batch)
+    assert totals["applied"] == len(harness.state())
+    assert totals["duplicate"] == len(landed) - len({e.event_id for e in landed})
+    assert sum(totals.values()) == len(landed)
+    assert harness.superseded_losers() == []
 
     # idempotent: nothing new, then the same batch again, change nothing at all
     before = harness.fingerprint()

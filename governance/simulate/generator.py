@@ -327,31 +327,28 @@ def _generate_table(
         order by _loaded_at, _event_id
         """
     )
+    # The sender's view: every row it sent (lost or not), the checksum of distinct event ids.
+    # A missing batch is still recorded as a success; that is the fault.
     ledger_sql = f"""
         with sent as (
-            select seq, count(*) as rows_sent,
-                sum(distinct_hash) as checksum
+            select seq, count(*) as rows_sent, sum(distinct_hash) as checksum
             from (
-                select seq, _event_id, count(*) over (partition by seq, _event_id) as n,
+                select seq,
                     case when row_number() over (partition by seq, _event_id order by copy_no) = 1
                         then cast('0x' || left(md5(_event_id), 8) as bigint) else 0 end as distinct_hash
                 from _sim
             )
             group by seq
         ),
-        batch_faults as (
-            select seq, {plan.finish_expr('seq')} as finished_at,
-                bool_or(missing) as missing, bool_or(partial) as partial, bool_or(stalled) as stalled
-            from (select distinct seq, missing, partial, stalled from _sim) group by seq
+        partial_batches as (
+            select seq, bool_or(partial) as partial from _sim group by seq
         ),
-        all_batches as (
+        batches as (
             select b.seq, {plan.finish_expr('b.seq')} as finished_at,
-                coalesce(f.missing, {_rand('miss', f"b.seq, '{t}'")} < {faults.missing_batch}
-                    and b.seq < {stalled_from}) as missing,
-                coalesce(f.partial, false) as partial,
-                b.seq >= {stalled_from} as stalled
+                coalesce(p.partial, false) as partial
             from range({plan.first_seq}, {last_seq + 1}) as b(seq)
-            left join batch_faults as f on b.seq = f.seq
+            left join partial_batches as p on b.seq = p.seq
+            where b.seq < {stalled_from}
         )
         insert into landing.sync_batches
         select
@@ -360,9 +357,8 @@ def _generate_table(
             a.finished_at - interval {int(BATCH_DURATION.total_seconds())} second, a.finished_at,
             case when a.partial then 'partial' else 'success' end,
             coalesce(s.rows_sent, 0), coalesce(s.checksum, 0)
-        from all_batches as a
+        from batches as a
         left join sent as s on a.seq = s.seq
-        where not a.stalled
     """
     con.execute(_sql(ledger_sql, seed=seed, spaces=spaces))
     truth_sql = f"""

@@ -24,6 +24,7 @@ demo: install  ## simulate a landing zone with every fault, build the warehouse,
 	$(BIN)/syncgov demo
 
 test: install  ## every test: unit, property, end-to-end on real dbt + DuckDB
+	$(BIN)/syncgov generate --check
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: install  ## the fast tests only (no real dbt builds)

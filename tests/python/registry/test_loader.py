@@ -1,0 +1,80 @@
+"""The registry loader: locations kept, duplicate keys and schema violations named by line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from governance.errors import InputError
+from governance.registry import load_registry
+from governance.registry.loader import load_file
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _write(tmp_path: Path, text: str, kind: str = "domains") -> Path:
+    path = tmp_path / f"{kind}.yml"
+    path.write_text(text)
+    return path
+
+
+def test_the_demo_registry_loads_with_lines() -> None:
+    registry = load_registry(REPO / "registry")
+    domains = registry["domains"]
+    customer = domains.data["domains"]["customer"]
+    text = (REPO / "registry" / "domains.yml").read_text().splitlines()
+    line = domains.line_at(("domains", "customer", "slo_minutes"))
+    assert text[line - 1].strip() == f"slo_minutes: {customer['slo_minutes']}"
+    assert customer["last_reviewed"] == "2026-10-01", "dates stay as written"
+
+
+def test_duplicate_keys_are_rejected_with_both_lines(tmp_path: Path) -> None:
+    path = _write(tmp_path, "domains:\n  customer:\n    slo_minutes: 60\n    slo_minutes: 5\n")
+    expected = r"domains\.yml:4: invalid YAML: duplicate key 'slo_minutes' \(first at line 3\)"
+    with pytest.raises(InputError, match=expected):
+        load_file(path, "domains")
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "domains:\n  customer: [unclosed\n  product: {}\n")
+    with pytest.raises(InputError, match=r"domains\.yml:\d+: invalid YAML"):
+        load_file(path, "domains")
+
+
+def test_schema_violation_names_line_and_yaml_path(tmp_path: Path) -> None:
+    shutil.copy(REPO / "registry" / "domains.yml", tmp_path / "domains.yml")
+    text = (tmp_path / "domains.yml").read_text().replace(
+        "    criticality: tier_1\n    slo_minutes: 5\n", "    criticality: tier_9\n    slo_minutes: 5\n"
+    )
+    path = _write(tmp_path, text)
+    lines = text.splitlines()
+    expected = next(i for i, line in enumerate(lines, 1) if "tier_9" in line)
+    message = rf"domains\.yml:{expected}: domains\.inventory\.criticality: 'tier_9' is not one of"
+    with pytest.raises(InputError, match=message):
+        load_file(path, "domains")
+
+
+def test_no_arbitrary_objects(tmp_path: Path) -> None:
+    path = _write(tmp_path, "domains: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(InputError, match="invalid YAML"):
+        load_file(path, "domains")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("- a\n- b\n", "expected a mapping"),
+    ("", "expected a mapping"),
+])
+def test_wrong_top_level_shape(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_file(_write(tmp_path, text), "domains")
+
+
+def test_unknown_and_missing_files(tmp_path: Path) -> None:
+    shutil.copy(REPO / "registry" / "policy.yml", tmp_path / "policy.yml")
+    with pytest.raises(InputError, match=r"missing domains\.yml"):
+        load_registry(tmp_path)
+    (tmp_path / "teams_typo.yml").write_text("x: 1\n")
+    with pytest.raises(InputError, match="unknown registry file"):
+        load_registry(tmp_path)

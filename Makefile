@@ -30,7 +30,9 @@ test: install  ## every test: unit, property, end-to-end on real dbt + DuckDB
 test-fast: install  ## the fast tests only (no real dbt builds)
 	$(BIN)/pytest -m "not slow"
 
-lint: install  ## ruff and sqlfluff
+lint: install  ## ruff, sqlfluff, and the governance registry (as of today)
+	$(BIN)/syncgov lint
+	$(BIN)/syncgov generate --check
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint models snapshots tests/dbt
 

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.demo",
     "governance.cli.replay",
     "governance.cli.generate",
+    "governance.cli.lint",
 )
 
 

@@ -20,7 +20,7 @@ import yaml
 from governance.errors import InputError
 
 # file name (without .yml) -> the JSON Schema it must satisfy
-KINDS: tuple[str, ...] = ("policy", "domains")
+KINDS: tuple[str, ...] = ("policy", "teams", "systems", "domains")
 MAX_REPORTED = 10
 
 
@@ -109,7 +109,10 @@ def load_file(path: Path, kind: str) -> RegistryFile:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{where}: invalid YAML: {exc.problem}") from None
+        context = ""
+        if exc.context and exc.context_mark and (not mark or exc.context_mark.line != mark.line):
+            context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+        raise InputError(f"{where}: invalid YAML: {exc.problem}{context}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(data, Located):

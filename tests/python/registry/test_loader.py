@@ -73,7 +73,7 @@ def test_wrong_top_level_shape(tmp_path: Path, text: str, message: str) -> None:
 
 def test_unknown_and_missing_files(tmp_path: Path) -> None:
     shutil.copy(REPO / "registry" / "policy.yml", tmp_path / "policy.yml")
-    with pytest.raises(InputError, match=r"missing domains\.yml"):
+    with pytest.raises(InputError, match=r"missing teams\.yml, systems\.yml, domains\.yml"):
         load_registry(tmp_path)
     (tmp_path / "teams_typo.yml").write_text("x: 1\n")
     with pytest.raises(InputError, match="unknown registry file"):

@@ -1,0 +1,80 @@
+"""`syncgov lint`, `syncgov rules`, `syncgov explain`: the registry's rules and their findings."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from governance.cli.errors import handle_errors
+from governance.errors import UsageError
+from governance.formatters import FORMATTERS
+from governance.lint import fails, lint
+from governance.rules import all_rules
+
+
+class _Date(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
+@click.command("lint")
+@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
+              default=Path("registry"), show_default=True, help="The registry directory.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default="text",
+              show_default=True, help="text for people, github for PR annotations, sarif for code scanning.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report here instead of standard output.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
+              show_default=True, help="Exit 1 when a finding is at least this severe.")
+@click.option("--today", type=_Date(), default=None,
+              help="Judge review dates as of this day (deterministic CI). [default: today]")
+@handle_errors
+def lint_command(registry_dir: Path, fmt: str, output: Path | None, fail_on: str,
+                 today: date | None) -> None:
+    """Check the registry: ownership, references, review dates, cadence against SLO.
+
+    Exit codes: 0 clean (or nothing at --fail-on), 1 findings at or above --fail-on,
+    2 unreadable registry or bad usage. `syncgov rules` lists the rules; `syncgov explain ID`
+    says why one exists and how to fix its findings.
+    """
+    findings = lint(registry_dir, today=today)
+    report = FORMATTERS[fmt](findings)
+    if output:
+        output.write_text(report)
+    else:
+        click.echo(report, nl=False)
+    if fails(findings, fail_on):
+        raise SystemExit(1)
+
+
+@click.command("rules")
+def rules_command() -> None:
+    """List every lint rule: id, severity, summary."""
+    for r in all_rules():
+        click.echo(f"{r.rule_id}  {r.severity.value:<7}  {r.summary}")
+
+
+@click.command("explain")
+@click.argument("rule_id")
+@handle_errors
+def explain_command(rule_id: str) -> None:
+    """Explain a rule: why it exists and how to fix a finding."""
+    rules = {r.rule_id: r for r in all_rules()}
+    rule = rules.get(rule_id.upper())
+    if rule is None:
+        raise UsageError(f"unknown rule {rule_id!r}; `syncgov rules` lists them")
+    click.echo(f"{rule.rule_id} ({rule.severity.value}): {rule.summary}\n\n{rule.doc}")
+
+
+def register(main: click.Group) -> None:
+    for command in (lint_command, rules_command, explain_command):
+        main.add_command(command)

@@ -1,0 +1,63 @@
+"""The broken-registry corpus: each case overlays files on a small valid registry and marks the
+offending line with `# expect: RULE` (or `# expect: input <message>` for unreadable input).
+The lint must report exactly that rule at exactly that line, and nothing else."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from governance.errors import InputError
+from governance.lint import lint
+from governance.rules import all_rules
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "registry"
+TODAY = date(2026, 11, 24)
+CASES = sorted(p.name for p in (FIXTURES / "broken").iterdir() if p.is_dir())
+MARK = re.compile(r"#\s*expect:\s*(.+?)\s*$")
+
+
+def _assemble(case: str, tmp_path: Path) -> tuple[Path, list[tuple[str, int, str]]]:
+    registry = tmp_path / "registry"
+    shutil.copytree(FIXTURES / "valid", registry)
+    expected = []
+    for overlay in sorted((FIXTURES / "broken" / case).glob("*.yml")):
+        shutil.copy(overlay, registry / overlay.name)
+        for number, line in enumerate(overlay.read_text().splitlines(), 1):
+            match = MARK.search(line)
+            if match:
+                expected.append((overlay.name, number, match.group(1)))
+    assert expected, f"{case}: no `# expect:` marker"
+    return registry, expected
+
+
+def test_the_valid_fixture_is_clean(tmp_path: Path) -> None:
+    assert lint(FIXTURES / "valid", today=TODAY) == []
+
+
+def test_the_demo_registry_is_clean() -> None:
+    assert lint(FIXTURES.parents[2] / "registry", today=TODAY) == []
+
+
+def test_the_corpus_covers_every_rule() -> None:
+    covered = {c.split("_", 1)[0] for c in CASES}
+    assert {r.rule_id for r in all_rules()} <= covered
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_registry(case: str, tmp_path: Path) -> None:
+    registry, expected = _assemble(case, tmp_path)
+    if case.startswith("input_"):
+        ((file, line, marker),) = expected
+        message = marker.removeprefix("input").strip()
+        with pytest.raises(InputError) as caught:
+            lint(registry, today=TODAY)
+        assert f"{file}:{line}:" in str(caught.value)
+        assert message in str(caught.value)
+        return
+    findings = lint(registry, today=TODAY)
+    assert [(f.path.name, f.line, f.rule_id) for f in findings] == expected

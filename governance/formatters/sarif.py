@@ -25,7 +25,6 @@ def render_sarif(findings: list[Finding]) -> str:
             "tool": {"driver": {
                 "name": "syncgov",
                 "version": tool_version,
-                "informationUri": "https://github.com/syncgov/syncgov",
                 "rules": [{
                     "id": r.rule_id,
                     "name": r.check.__name__,

@@ -10,7 +10,7 @@ import click
 from governance.cli.errors import handle_errors
 from governance.errors import UsageError
 from governance.formatters import FORMATTERS
-from governance.lint import fails, lint
+from governance.lint import fails, lint, load_manifest
 from governance.rules import all_rules
 
 
@@ -37,16 +37,22 @@ class _Date(click.ParamType):
               show_default=True, help="Exit 1 when a finding is at least this severe.")
 @click.option("--today", type=_Date(), default=None,
               help="Judge review dates as of this day (deterministic CI). [default: today]")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="dbt project whose target/manifest.json is checked against the registry"
+                   " (skipped when it has not been parsed or built). [default: the registry's"
+                   " parent directory]")
 @handle_errors
 def lint_command(registry_dir: Path, fmt: str, output: Path | None, fail_on: str,
-                 today: date | None) -> None:
-    """Check the registry: ownership, references, review dates, cadence against SLO.
+                 today: date | None, project_dir: Path | None) -> None:
+    """Check the registry: ownership, references, review dates, cadence against SLO, flows,
+    and — when target/manifest.json exists — the dbt project against the registry.
 
     Exit codes: 0 clean (or nothing at --fail-on), 1 findings at or above --fail-on,
     2 unreadable registry or bad usage. `syncgov rules` lists the rules; `syncgov explain ID`
     says why one exists and how to fix its findings.
     """
-    findings = lint(registry_dir, today=today)
+    project = project_dir if project_dir is not None else registry_dir.resolve().parent
+    findings = lint(registry_dir, today=today, manifest=load_manifest(project))
     report = FORMATTERS[fmt](findings)
     if output:
         output.write_text(report)

@@ -20,7 +20,7 @@ import yaml
 from governance.errors import InputError
 
 # file name (without .yml) -> the JSON Schema it must satisfy
-KINDS: tuple[str, ...] = ("policy", "teams", "systems", "domains")
+KINDS: tuple[str, ...] = ("policy", "teams", "systems", "domains", "flows")
 MAX_REPORTED = 10
 
 
@@ -32,6 +32,12 @@ class Located(dict):
 
     def line_of(self, key: Any) -> int:
         return self.lines.get(key, self.line)
+
+
+class LocatedList(list):
+    """A sequence that remembers the line of each item (1-based)."""
+
+    lines: list[int]
 
 
 class _Loader(yaml.SafeLoader):
@@ -68,7 +74,14 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     return mapping
 
 
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+    items = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+    items.lines = [child.start_mark.line + 1 for child in node.value]
+    return items
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 @dataclass(frozen=True)
@@ -85,9 +98,9 @@ class RegistryFile:
             if isinstance(node, Located) and part in node:
                 line = node.line_of(part)
                 node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            elif isinstance(node, LocatedList) and isinstance(part, int) and part < len(node):
+                line = node.lines[part]
                 node = node[part]
-                line = getattr(node, "line", line)
             else:
                 break
         return line

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from governance.findings import Severity
@@ -18,15 +19,19 @@ from governance.registry import RegistryFile
 
 @dataclass(frozen=True)
 class Violation:
-    """What a rule found: the file kind, the key path of the offending node, a message."""
+    """What a rule found: the registry file kind and key path of the offending node, or for a
+    finding in the dbt project, the file and line themselves."""
 
     kind: str
     path: tuple[Any, ...]
     message: str
+    file: Path | None = None
+    line: int | None = None
 
 
 Registry = dict[str, RegistryFile]
-Check = Callable[[Registry], Iterable[Violation]]
+Manifest = dict[str, Any]
+Check = Callable[..., Iterable[Violation]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Rule:
     severity: Severity
     summary: str
     check: Check
+    # dbt rules read target/manifest.json and run only when it is there
+    needs_manifest: bool = False
 
     @property
     def doc(self) -> str:
@@ -44,17 +51,24 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[Check], Check]:
+def rule(rule_id: str, severity: Severity, summary: str, *, needs_manifest: bool = False,
+         ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         if rule_id in RULES:
             raise ValueError(f"duplicate rule id {rule_id}")
-        RULES[rule_id] = Rule(rule_id, severity, summary, check)
+        RULES[rule_id] = Rule(rule_id, severity, summary, check, needs_manifest)
         return check
 
     return register
 
 
 def all_rules() -> list[Rule]:
-    from governance.rules import cadence, ownership, review  # noqa: F401, PLC0415 - registration
+    from governance.rules import (  # noqa: F401, PLC0415 - importing registers the rules
+        cadence,
+        dbt_consistency,
+        direction,
+        ownership,
+        review,
+    )
 
     return [RULES[k] for k in sorted(RULES)]

@@ -43,9 +43,10 @@ def test_the_demo_registry_is_clean() -> None:
     assert lint(FIXTURES.parents[2] / "registry", today=TODAY) == []
 
 
-def test_the_corpus_covers_every_rule() -> None:
+def test_the_corpus_covers_every_registry_rule() -> None:
+    """dbt rules (needs_manifest) are covered against a real manifest in tests/e2e."""
     covered = {c.split("_", 1)[0] for c in CASES}
-    assert {r.rule_id for r in all_rules()} <= covered
+    assert {r.rule_id for r in all_rules() if not r.needs_manifest} <= covered
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,0 +1,84 @@
+"""dbt-consistency rules against the real project's manifest, one fault at a time."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from governance.lint import lint, load_manifest
+from tests.e2e.conftest import Warehouse
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("lint_dbt")]
+TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def manifest(project_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    wh = Warehouse(project_dir, tmp_path_factory.mktemp("parse"))
+    wh.dbt("parse")
+    data = json.loads((wh.target / "manifest.json").read_text())
+    data["_project_dir"] = str(project_dir)
+    return data
+
+
+def _ids(findings) -> list[tuple[str, str, int]]:
+    return [(f.rule_id, f.path.name, f.line) for f in findings]
+
+
+def test_the_demo_project_is_consistent_with_its_registry(project_dir: Path, manifest) -> None:
+    assert lint(project_dir / "registry", today=TODAY, manifest=manifest) == []
+
+
+def test_missing_manifest_means_no_dbt_rules(tmp_path: Path) -> None:
+    assert load_manifest(tmp_path) is None
+
+
+def test_a_renamed_model_breaks_its_flow(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    broken["nodes"].pop("model.syncgov.stg_crm__accounts")
+    findings = lint(project_dir / "registry", today=TODAY, manifest=broken)
+    lines = (project_dir / "registry" / "flows.yml").read_text().splitlines()
+    expected = lines.index("      - model.syncgov.stg_crm__accounts") + 1
+    assert _ids(findings) == [("SG601", "flows.yml", expected)]
+
+
+def test_freshness_looser_than_slo_points_at_the_source_yaml(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    broken["sources"]["source.syncgov.wms.inventory_movements"]["freshness"]["error_after"] = {
+        "count": 1, "period": "hour"}
+    findings = lint(project_dir / "registry", today=TODAY, manifest=broken)
+    yml = (project_dir / "models/staging/wms/_wms__sources.yml").read_text().splitlines()
+    line = yml.index("      - name: inventory_movements") + 1
+    assert _ids(findings) == [("SG602", "_wms__sources.yml", line)]
+    assert "errors after 60 min, looser than the 5-min SLO of inventory" in findings[0].message
+
+
+def test_unclaimed_source_and_missing_loaded_at(project_dir: Path, manifest, tmp_path) -> None:
+    registry = tmp_path / "registry"
+    shutil.copytree(project_dir / "registry", registry)
+    flows = registry / "flows.yml"
+    text = flows.read_text()
+    start = text.index("  srm_supplier_risk_to_warehouse:")
+    end = text.find("\n  ", text.index("dbt_nodes:", start) + 200)
+    flows.write_text(text[:start] + text[end + 1:] if end > 0 else text[:start])
+    broken = copy.deepcopy(manifest)
+    broken["sources"]["source.syncgov.oms.orders"]["loaded_at_query"] = None
+    rules = sorted(f.rule_id for f in lint(registry, today=TODAY, manifest=broken))
+    assert rules == ["SG603", "SG604"]
+
+
+def test_a_key_guarded_only_by_constraints_is_caught(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    for uid in [u for u, n in broken["nodes"].items()
+                if n.get("attached_node") == "model.syncgov.order_state"
+                and n.get("column_name") == "order_id"
+                and (n.get("test_metadata") or {}).get("name") == "unique"]:
+        broken["nodes"].pop(uid)
+    findings = lint(project_dir / "registry", today=TODAY, manifest=broken)
+    assert [(f.rule_id, f.path.name) for f in findings] == [("SG605", "order_state.sql")]
+    assert "lacks data tests: unique" in findings[0].message

@@ -40,7 +40,11 @@ class LocatedList(list):
     lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's scanner is ~10x faster (the 5,000-domain benchmark); both keep node marks.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
     """SafeLoader without implicit timestamps, with located mappings and no duplicate keys."""
 
 

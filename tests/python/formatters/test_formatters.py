@@ -1,14 +1,21 @@
-"""Formatters: SARIF valid against the official 2.1.0 schema, GitHub annotations escaped."""
+"""Formatters: JUnit parseable, SARIF valid against the official 2.1.0 schema, GitHub annotations escaped."""
 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 
 from governance.findings import Finding, Severity
-from governance.formatters import render_github, render_json, render_sarif, render_text
+from governance.formatters import (
+    render_github,
+    render_json,
+    render_junit,
+    render_sarif,
+    render_text,
+)
 from governance.rules import all_rules
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -66,3 +73,15 @@ def test_json_round_trips() -> None:
     assert data[1] == {"rule_id": "SG202", "severity": "warning", "file": "registry/domains.yml",
                        "line": 40, "yaml_path": "domains.order.last_reviewed",
                        "message": "due soon,\nplan it"}
+
+
+def test_junit_is_parseable_with_one_failure_per_finding() -> None:
+    findings = [
+        Finding(Path("registry/domains.yml"), 4, "SG201", Severity.ERROR, "domains.customer", "a <b> & c"),
+        Finding(Path("registry/teams.yml"), 9, "SG503", Severity.WARNING, "teams.x", "owns nothing"),
+    ]
+    root = ET.fromstring(render_junit(findings))
+    failures = root.findall(".//failure")
+    assert [f.get("type") for f in failures] == ["SG201", "SG503"]
+    assert failures[0].text == "registry/domains.yml:4: domains.customer: a <b> & c"
+    assert ET.fromstring(render_junit([])).find(".//testcase") is not None

@@ -1,4 +1,5 @@
-"""`syncgov lint`, `syncgov rules`, `syncgov explain`: the registry's rules and their findings."""
+"""`syncgov lint`, `rules`, `explain` (the registry's rules and their findings) and `schedule`
+(the freshness and build jobs its cadences need)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
-from governance.errors import UsageError
+from governance.errors import InputError, UsageError
 from governance.formatters import FORMATTERS
 from governance.lint import fails, lint, load_manifest
 from governance.rules import all_rules
+from governance.schedule import FORMATS as SCHEDULE_FORMATS
+from governance.schedule import render as render_schedule
 
 
 class _Date(click.ParamType):
@@ -26,11 +29,22 @@ class _Date(click.ParamType):
             self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
 
 
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write ({exc.strerror})") from exc
+
+
 @click.command("lint")
 @click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
               default=Path("registry"), show_default=True, help="The registry directory.")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default="text",
-              show_default=True, help="text for people, github for PR annotations, sarif for code scanning.")
+              show_default=True, help="text for people, github for PR annotations, sarif for code scanning,"
+                   " junit for CI dashboards, json for tools.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report here instead of standard output.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
@@ -44,8 +58,9 @@ class _Date(click.ParamType):
 @handle_errors
 def lint_command(registry_dir: Path, fmt: str, output: Path | None, fail_on: str,
                  today: date | None, project_dir: Path | None) -> None:
-    """Check the registry: ownership, references, review dates, cadence against SLO, flows,
-    and — when target/manifest.json exists — the dbt project against the registry.
+    """Check the registry: ownership, review dates, cadence against SLO, direction of flows
+    and exports, classification against clearance, references — and, when
+    target/manifest.json exists, the dbt project against the registry.
 
     Exit codes: 0 clean (or nothing at --fail-on), 1 findings at or above --fail-on,
     2 unreadable registry or bad usage. `syncgov rules` lists the rules; `syncgov explain ID`
@@ -53,11 +68,7 @@ def lint_command(registry_dir: Path, fmt: str, output: Path | None, fail_on: str
     """
     project = project_dir if project_dir is not None else registry_dir.resolve().parent
     findings = lint(registry_dir, today=today, manifest=load_manifest(project))
-    report = FORMATTERS[fmt](findings)
-    if output:
-        output.write_text(report)
-    else:
-        click.echo(report, nl=False)
+    _emit(FORMATTERS[fmt](findings), output)
     if fails(findings, fail_on):
         raise SystemExit(1)
 
@@ -81,6 +92,29 @@ def explain_command(rule_id: str) -> None:
     click.echo(f"{rule.rule_id} ({rule.severity.value}): {rule.summary}\n\n{rule.doc}")
 
 
+@click.command("schedule")
+@click.option("--format", "fmt", type=click.Choice(SCHEDULE_FORMATS), default="json",
+              show_default=True, help="json for tools, crontab for a server, github-actions for a"
+                                      " scheduled workflow.")
+@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
+              default=Path("registry"), show_default=True, help="The registry directory.")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The dbt project the crontab changes into. [default: the registry's parent]")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the schedule here instead of standard output.")
+@handle_errors
+def schedule_command(fmt: str, registry_dir: Path, project_dir: Path | None,
+                     output: Path | None) -> None:
+    """Freshness and build jobs per cadence: domains sharing a cadence share a job that runs
+    `dbt source freshness` on their landing tables, then `dbt build` downstream of them.
+
+    Real-time domains get a per-minute job (every 5 minutes on GitHub Actions, its shortest
+    schedule); their connector streams, the job checks freshness and applies what landed.
+    """
+    project = project_dir if project_dir is not None else registry_dir.resolve().parent
+    _emit(render_schedule(registry_dir, fmt, project), output)
+
+
 def register(main: click.Group) -> None:
-    for command in (lint_command, rules_command, explain_command):
+    for command in (lint_command, rules_command, explain_command, schedule_command):
         main.add_command(command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import quote
 
 from governance.findings import Finding
 from governance.rules import all_rules
@@ -39,7 +40,7 @@ def render_sarif(findings: list[Finding]) -> str:
                 "level": f.severity.value,
                 "message": {"text": f.message},
                 "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": f.path.as_posix()},
+                    "artifactLocation": {"uri": quote(f.path.as_posix())},
                     "region": {"startLine": f.line},
                 }}],
                 "properties": {"yamlPath": f.yaml_path},

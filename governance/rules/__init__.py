@@ -65,9 +65,11 @@ def rule(rule_id: str, severity: Severity, summary: str, *, needs_manifest: bool
 def all_rules() -> list[Rule]:
     from governance.rules import (  # noqa: F401, PLC0415 - importing registers the rules
         cadence,
+        classification,
         dbt_consistency,
         direction,
         ownership,
+        references,
         review,
     )
 

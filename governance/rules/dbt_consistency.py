@@ -16,6 +16,10 @@ def _all_nodes(manifest: Manifest) -> dict:
     return {**manifest.get("nodes", {}), **manifest.get("sources", {})}
 
 
+def _package(manifest: Manifest) -> str:
+    return manifest.get("metadata", {}).get("project_name") or "syncgov"
+
+
 def _source_line(manifest: Manifest, source: dict) -> tuple[Path, int]:
     """The file of a dbt source table and the line of its `- name:` entry."""
     path = Path(manifest["_project_dir"]) / source["original_file_path"]
@@ -29,7 +33,7 @@ def _source_line(manifest: Manifest, source: dict) -> tuple[Path, int]:
 
 def _change_log_sources(manifest: Manifest) -> list[dict]:
     """Landing tables that carry a domain's change events (`meta.domain` on the source)."""
-    return [s for s in manifest.get("sources", {}).values() if s.get("meta", {}).get("domain")]
+    return [s for s in manifest.get("sources", {}).values() if (s.get("meta") or {}).get("domain")]
 
 
 @rule("SG601", Severity.ERROR, "A flow names a dbt node that does not exist", needs_manifest=True)
@@ -42,9 +46,12 @@ def flow_nodes_exist(registry: Registry, manifest: Manifest) -> Iterable[Violati
     the node.
     """
     nodes = _all_nodes(manifest)
+    # A missing export model is reported once, by SG606 at the export that needs it.
+    exports = {f"model.{_package(manifest)}.{e['model']}"
+               for e in registry["exports"].data["exports"].values()}
     for name, flow in registry["flows"].data["flows"].items():
         for i, node in enumerate(flow["dbt_nodes"]):
-            if node not in nodes:
+            if node not in nodes and node not in exports:
                 yield Violation("flows", ("flows", name, "dbt_nodes", i),
                                 f"flow {name!r} names {node!r}, which is not in the dbt manifest")
 
@@ -125,14 +132,44 @@ def keys_have_data_tests(registry: Registry, manifest: Manifest) -> Iterable[Vio
         meta = node.get("test_metadata") or {}
         if node["resource_type"] == "test" and node.get("attached_node") and node.get("column_name"):
             tested.setdefault((node["attached_node"], node["column_name"]), set()).add(meta.get("name"))
+    # the key of a state model is its unique_key; an export model's is its key in exports.yml
+    export_keys = {f"model.{_package(manifest)}.{e['model']}": list(e["key"])
+                   for e in registry["exports"].data["exports"].values()}
     for node in manifest.get("nodes", {}).values():
-        if node["resource_type"] != "model" or not {"state", "exports"} & set(node["fqn"]):
+        if node["resource_type"] != "model":
             continue
-        key = node["config"].get("unique_key")
-        if not isinstance(key, str):
-            continue
-        missing = {"unique", "not_null"} - tested.get((node["unique_id"], key), set())
-        if missing:
-            path = Path(manifest["_project_dir"]) / node["original_file_path"]
-            yield Violation("dbt", (), f"model {node['name']} key {key!r} lacks data tests:"
-                            f" {', '.join(sorted(missing))}", file=path, line=1)
+        keys = export_keys.get(node["unique_id"])
+        if keys is None:
+            key = node["config"].get("unique_key")
+            if "state" not in node["fqn"] or not isinstance(key, str):
+                continue
+            keys = [key]
+        for key in keys:
+            # a composite key is unique only as a whole; each column must still be present
+            wanted = {"unique", "not_null"} if len(keys) == 1 else {"not_null"}
+            missing = wanted - tested.get((node["unique_id"], key), set())
+            if missing:
+                path = Path(manifest["_project_dir"]) / node["original_file_path"]
+                yield Violation("dbt", (), f"model {node['name']} key {key!r} lacks data tests:"
+                                f" {', '.join(sorted(missing))}", file=path, line=1)
+
+
+@rule("SG606", Severity.WARNING, "An export's dbt model does not exist (yet)", needs_manifest=True)
+def export_models_exist(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
+    """Every export in exports.yml reads a dbt model that exists in the manifest.
+
+    Why: the export gate, the exposures `syncgov generate` writes and the reverse-ETL
+    renderings all point at this model; without it the export cannot run, and any
+    hand-wired replacement would bypass the gate.
+    A warning, not an error: an export declared ahead of its model cannot run (its gate
+    blocks it), so nothing unsafe happens, but the declaration is not yet true.
+    Fix: build the model under models/exports/ (with `unique` and `not_null` tests on its
+    key), or correct `model` in exports.yml.
+    """
+    package = _package(manifest)
+    nodes = manifest.get("nodes", {})
+    for name, export in registry["exports"].data["exports"].items():
+        if f"model.{package}.{export['model']}" not in nodes:
+            yield Violation("exports", ("exports", name, "model"),
+                            f"export {name!r} reads model {export['model']!r}, which is not in"
+                            f" the dbt manifest: add models/exports/{export['model']}.sql")

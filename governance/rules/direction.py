@@ -1,4 +1,5 @@
-"""Flows: where data may go, and that every end of a flow is declared."""
+"""Direction: where data may go — flows and exports into writable systems, no write-back loops,
+and two-way sync only with a conflict policy that can arbitrate."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from collections.abc import Iterable
 
 from governance.findings import Severity
 from governance.rules import Registry, Violation, rule
+from governance.rules.references import export_field
 
 
-@rule("SG401", Severity.ERROR, "A flow writes into a system that accepts no writes")
+@rule("SG401", Severity.ERROR, "A flow or export writes into a system that accepts no writes")
 def flow_into_read_only_system(registry: Registry) -> Iterable[Violation]:
-    """A flow's target must accept writes.
+    """A flow's target, and an export's target system, must accept writes.
 
     Why: pushing data into a read-only system either fails at run time or, worse, goes
     through a side door nobody owns.
@@ -23,6 +25,12 @@ def flow_into_read_only_system(registry: Registry) -> Iterable[Violation]:
         if target is not None and not target["accepts_writes"]:
             yield Violation("flows", ("flows", name, "to"),
                             f"flow {name!r} writes into {flow['to']!r}, which accepts no writes")
+    for name, export in registry["exports"].data["exports"].items():
+        target = systems.get(export["target"]["system"])
+        if target is not None and not target["accepts_writes"]:
+            yield Violation("exports", ("exports", name, "target", "system"),
+                            f"export {name!r} writes into {export['target']['system']!r}, which"
+                            " accepts no writes")
 
 
 @rule("SG402", Severity.ERROR, "A flow references an undeclared domain or system")
@@ -61,3 +69,47 @@ def bidirectional_needs_conflict_policy(registry: Registry) -> Iterable[Violatio
             yield Violation("flows", ("flows", name, "direction"),
                             f"flow {name!r} is bidirectional but domain {flow['domain']!r} only"
                             " knows its system of record")
+
+
+@rule("SG404", Severity.ERROR, "An export writes a field back into the system that owns it")
+def export_writes_back_to_owner(registry: Registry) -> Iterable[Violation]:
+    """An export may not send a field to the system that owns that field.
+
+    Why: the owner is where the field changes; writing the warehouse's copy back creates a
+    ping-pong loop in which a stale value overwrites a newer one, then syncs in again as a
+    "change". This is the classic reverse-ETL incident.
+    Fix: drop the field from the export's `fields`, or, if the target really should own it,
+    move the field's `owner` in domains.yml (and stop syncing it in from the old owner).
+    """
+    domains = registry["domains"].data["domains"]
+    for name, export in registry["exports"].data["exports"].items():
+        target = export["target"]["system"]
+        for target_field, ref in export["fields"].items():
+            domain, field = export_field(export, ref)
+            spec = domains.get(domain, {}).get("fields", {}).get(field)
+            if spec is not None and spec["owner"] == target:
+                yield Violation("exports", ("exports", name, "fields", target_field),
+                                f"export {name!r} writes {domain}.{field} into {target!r}, which"
+                                " owns that field (a write-back loop)")
+
+
+@rule("SG405", Severity.ERROR, "A field's owning system sends no flow for its domain")
+def field_owner_sends_the_domain(registry: Registry) -> Iterable[Violation]:
+    """The system that owns a field must be the source (`from`) of a flow of that domain.
+
+    Why: survivorship takes each field from its owner. If the owner never sends the domain,
+    the field stays empty in state — or, worse, someone wires an undeclared feed to fill it.
+    Fix: declare the flow that brings the domain from the owning system, or give the field
+    to the system that actually sends it.
+    """
+    senders: dict[str, set[str]] = {}
+    for flow in registry["flows"].data["flows"].values():
+        senders.setdefault(flow["domain"], set()).add(flow["from"])
+    systems = registry["systems"].data["systems"]
+    for name, domain in registry["domains"].data["domains"].items():
+        for field, spec in domain["fields"].items():
+            # an undeclared owner is SG501's finding
+            if spec["owner"] in systems and spec["owner"] not in senders.get(name, set()):
+                yield Violation("domains", ("domains", name, "fields", field, "owner"),
+                                f"{name}.{field} is owned by {spec['owner']!r}, but no flow of"
+                                f" domain {name!r} comes from {spec['owner']!r}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from governance.findings import Finding
 from governance.lint import lint, load_manifest
 from tests.e2e.conftest import Warehouse
 
@@ -26,12 +28,24 @@ def manifest(project_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     return data
 
 
+# The exports are declared ahead of their models (another issue builds models/exports/): until
+# then SG606 warns once per export. Drop this set when the export models exist.
+PENDING_EXPORT_MODELS = {"exp_helpdesk__customers", "exp_storefront__product_availability",
+                         "exp_procurement__supplier_risk"}
+
+
+def _pending(finding: Finding) -> bool:
+    return finding.rule_id == "SG606" and any(m in finding.message for m in PENDING_EXPORT_MODELS)
+
+
 def _ids(findings) -> list[tuple[str, str, int]]:
-    return [(f.rule_id, f.path.name, f.line) for f in findings]
+    return [(f.rule_id, f.path.name, f.line) for f in findings if not _pending(f)]
 
 
 def test_the_demo_project_is_consistent_with_its_registry(project_dir: Path, manifest) -> None:
-    assert lint(project_dir / "registry", today=TODAY, manifest=manifest) == []
+    findings = lint(project_dir / "registry", today=TODAY, manifest=manifest)
+    assert [f for f in findings if not _pending(f)] == []
+    assert all(f.severity.value == "warning" for f in findings)
 
 
 def test_missing_manifest_means_no_dbt_rules(tmp_path: Path) -> None:
@@ -55,21 +69,23 @@ def test_freshness_looser_than_slo_points_at_the_source_yaml(project_dir: Path, 
     yml = (project_dir / "models/staging/wms/_wms__sources.yml").read_text().splitlines()
     line = yml.index("      - name: inventory_movements") + 1
     assert _ids(findings) == [("SG602", "_wms__sources.yml", line)]
-    assert "errors after 60 min, looser than the 5-min SLO of inventory" in findings[0].message
+    (loose,) = [f for f in findings if f.rule_id == "SG602"]
+    assert "errors after 60 min, looser than the 5-min SLO of inventory" in loose.message
 
 
 def test_unclaimed_source_and_missing_loaded_at(project_dir: Path, manifest, tmp_path) -> None:
     registry = tmp_path / "registry"
     shutil.copytree(project_dir / "registry", registry)
     flows = registry / "flows.yml"
-    text = flows.read_text()
-    start = text.index("  srm_supplier_risk_to_warehouse:")
-    end = text.find("\n  ", text.index("dbt_nodes:", start) + 200)
-    flows.write_text(text[:start] + text[end + 1:] if end > 0 else text[:start])
+    # drop the srm flow: from its key to the next flow's key
+    flows.write_text(re.sub(r"(?ms)^  srm_supplier_risk_to_warehouse:\n.*?(?=^  \S|\Z)", "",
+                            flows.read_text()))
     broken = copy.deepcopy(manifest)
     broken["sources"]["source.syncgov.oms.orders"]["loaded_at_query"] = None
-    rules = sorted(f.rule_id for f in lint(registry, today=TODAY, manifest=broken))
-    assert rules == ["SG603", "SG604"]
+    findings = lint(registry, today=TODAY, manifest=broken)
+    rules = sorted(f.rule_id for f in findings if not _pending(f))
+    # srm still owns risk_score and risk_tier but no longer sends supplier data (SG405)
+    assert rules == ["SG405", "SG405", "SG603", "SG604"]
 
 
 def test_a_key_guarded_only_by_constraints_is_caught(project_dir: Path, manifest) -> None:
@@ -80,5 +96,7 @@ def test_a_key_guarded_only_by_constraints_is_caught(project_dir: Path, manifest
                 and (n.get("test_metadata") or {}).get("name") == "unique"]:
         broken["nodes"].pop(uid)
     findings = lint(project_dir / "registry", today=TODAY, manifest=broken)
-    assert [(f.rule_id, f.path.name) for f in findings] == [("SG605", "order_state.sql")]
-    assert "lacks data tests: unique" in findings[0].message
+    assert [(f.rule_id, f.path.name) for f in findings if not _pending(f)] == [
+        ("SG605", "order_state.sql")]
+    (untested,) = [f for f in findings if f.rule_id == "SG605"]
+    assert "lacks data tests: unique" in untested.message

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from governance.errors import InputError
@@ -78,3 +80,60 @@ def test_unknown_and_missing_files(tmp_path: Path) -> None:
     (tmp_path / "teams_typo.yml").write_text("x: 1\n")
     with pytest.raises(InputError, match="unknown registry file"):
         load_registry(tmp_path)
+
+
+def test_merge_keys_may_be_overridden_but_own_keys_not_repeated(tmp_path: Path) -> None:
+    text = """flows:
+  base: &base {domain: customer, from: crm, to: erp, direction: one_way, transport: api,
+               dbt_nodes: []}
+  other:
+    <<: *base
+    transport: cdc
+"""
+    data = load_file(_write(tmp_path, text, "flows"), "flows").data["flows"]
+    assert data["other"]["transport"] == "cdc"
+    assert data["other"]["from"] == "crm"
+    with pytest.raises(InputError, match=r"flows\.yml:7: invalid YAML: duplicate key 'transport' \(first at line 6\)"):
+        load_file(_write(tmp_path, text + "    transport: kafka\n", "flows"), "flows")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("domains:\n  1: {}\n", r"domains\.yml:2: invalid YAML: key 1 is not a string"),
+    ("domains:\n  yes: {}\n", r"domains\.yml:2: invalid YAML: key True is not a string"),
+    ("domains: &a\n  x: *a\n", r"domains\.yml:1: invalid YAML: contains itself through an alias"),
+    ("domains: " + "[" * 3000 + "]" * 3000 + "\n", r"domains\.yml: invalid YAML: nested too deeply"),
+])
+def test_hostile_or_ambiguous_yaml(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_file(_write(tmp_path, text), "domains")
+
+
+def test_alias_expansion_is_capped(tmp_path: Path) -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcdefg", "bcdefgh", strict=False):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    lines.append("domains: *h")
+    with pytest.raises(InputError, match=r"domains\.yml:7: invalid YAML: expands to more than"):
+        load_file(_write(tmp_path, "\n".join(lines) + "\n"), "domains")
+
+
+def test_exports_are_optional(tmp_path: Path) -> None:
+    for path in (REPO / "registry").glob("*.yml"):
+        if path.name != "exports.yml":
+            shutil.copy(path, tmp_path / path.name)
+    registry = load_registry(tmp_path)
+    assert registry["exports"].data["exports"] == {}
+
+
+def test_every_registry_file_points_editors_at_its_schema() -> None:
+    for path in sorted((REPO / "registry").glob("*.yml")):
+        first = path.read_text().splitlines()[0]
+        assert first == f"# yaml-language-server: $schema=../governance/schemas/{path.stem}.schema.json"
+        assert (REPO / "governance" / "schemas" / f"{path.stem}.schema.json").exists()
+
+
+def test_the_schemas_are_valid_draft_2020_12() -> None:
+    for path in sorted((REPO / "governance" / "schemas").glob("*.schema.json")):
+        schema = json.loads(path.read_text())
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        jsonschema.Draft202012Validator.check_schema(schema)

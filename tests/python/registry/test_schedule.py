@@ -1,0 +1,73 @@
+"""`syncgov schedule`: one job per cadence, in JSON, crontab and GitHub Actions form."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from governance.registry import load_registry
+from governance.schedule import plan, render
+
+REPO = Path(__file__).resolve().parents[3]
+REGISTRY = REPO / "registry"
+
+
+def test_one_job_per_cadence_with_the_domains_sources() -> None:
+    jobs = {j.name: j for j in plan(load_registry(REGISTRY))}
+    assert sorted(jobs) == ["sync_customer", "sync_inventory", "sync_invoice", "sync_order",
+                            "sync_product", "sync_supplier"]
+    customer = jobs["sync_customer"]
+    assert customer.cron == "*/15 * * * *"
+    assert customer.sources == ("crm.accounts", "erp.customers", "helpdesk.contacts")
+    assert customer.freshness_command == (
+        "dbt source freshness --select source:crm.accounts source:erp.customers"
+        " source:helpdesk.contacts")
+    assert customer.build_command == (
+        "dbt build --select source:crm.accounts+ source:erp.customers+ source:helpdesk.contacts+")
+    assert jobs["sync_inventory"].cron == "* * * * *", "realtime: every minute"
+
+
+def test_domains_sharing_a_cadence_share_a_job(tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for path in REGISTRY.glob("*.yml"):
+        (registry / path.name).write_text(path.read_text())
+    domains = registry / "domains.yml"
+    domains.write_text(domains.read_text().replace('cadence: "0 3,15 * * *"', 'cadence: "0 2 * * *"'))
+    jobs = {j.name: j for j in plan(load_registry(registry))}
+    shared = jobs["sync_invoice_supplier"]
+    assert shared.domains == ("invoice", "supplier")
+    assert shared.sources == ("erp.invoices", "erp.suppliers", "srm.supplier_risk")
+
+
+def test_json_lists_commands() -> None:
+    data = json.loads(render(REGISTRY, "json", REPO))
+    order = next(j for j in data if j["name"] == "sync_order")
+    assert order["commands"] == [
+        "dbt source freshness --select source:oms.order_status_events source:oms.orders",
+        "dbt build --select source:oms.order_status_events+ source:oms.orders+"]
+    assert next(j for j in data if j["name"] == "sync_inventory")["streaming"] is True
+
+
+def test_crontab_lines() -> None:
+    lines = render(REGISTRY, "crontab", Path("/srv/syncgov")).splitlines()
+    assert "DBT_PROFILES_DIR=/srv/syncgov" in lines
+    assert ("0 2 * * * cd /srv/syncgov && dbt source freshness --select source:erp.invoices"
+            in lines)
+    assert "0 2 * * * cd /srv/syncgov && dbt build --select source:erp.invoices+" in lines
+    entries = [line for line in lines if line and not line.startswith("#") and "=" not in line]
+    assert len(entries) == 12
+
+
+def test_github_actions_workflow_is_valid(tmp_path: Path) -> None:
+    workflow = tmp_path / "syncgov-schedule.yml"
+    workflow.write_text(render(REGISTRY, "github-actions", REPO))
+    out = subprocess.run([str(REPO / ".venv" / "bin" / "check-jsonschema"), "--builtin-schema",
+                          "vendor.github-workflows", str(workflow)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = workflow.read_text()
+    assert "- cron: '*/5 * * * *'" in text, "realtime falls back to GitHub's 5-minute minimum"
+    assert "github.event.schedule == '0 3,15 * * *'" in text
+    assert "run: .venv/bin/dbt build --select source:erp.suppliers+ source:srm.supplier_risk+" in text

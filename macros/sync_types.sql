@@ -41,3 +41,13 @@
 {% macro duckdb__percentile_minutes(later, earlier, q) -%}
     quantile_cont(epoch({{ later }} - {{ earlier }}) / 60.0, {{ q }})
 {%- endmacro %}
+
+
+{#-
+    Snowflake's plain `timestamp` follows the session's TIMESTAMP_TYPE_MAPPING, which an account
+    may set to LTZ or TZ. Sync timestamps are UTC wall-clock values without a zone on every
+    engine, so the type is spelled out (this overrides dbt's own `type_timestamp` for Snowflake).
+-#}
+{% macro snowflake__type_timestamp() -%}
+    timestamp_ntz
+{%- endmacro %}

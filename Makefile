@@ -25,13 +25,14 @@ demo: install  ## simulate a landing zone with every fault, build the warehouse,
 
 test: install  ## every test: unit, property, end-to-end on real dbt + DuckDB
 	$(BIN)/syncgov generate --check
+	$(BIN)/syncgov lint --dbt-parse
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: install  ## the fast tests only (no real dbt builds)
 	$(BIN)/pytest -m "not slow"
 
 lint: install  ## ruff, sqlfluff, and the governance registry (as of today)
-	$(BIN)/syncgov lint
+	$(BIN)/syncgov lint --dbt-parse
 	$(BIN)/syncgov generate --check
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint models snapshots tests/dbt

@@ -104,8 +104,6 @@ REPLACEMENTS = st.one_of(scalars, st.just({}), st.just([]), st.just({"x": 1}),
                                           "0 0 31 2 *", "near_realtime", "bidirectional"]))
 
 
-
-
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())

@@ -41,8 +41,6 @@ SAME_TYPE = {
 }
 
 
-
-
 def _agree(kind: str, document) -> None:
     fast = compile_schema(schema(kind))
     assert fast is not None, f"{kind}: the schema uses a keyword the fast check does not know"

@@ -177,8 +177,7 @@ def impact(target: str, registry: Registry, manifest: Manifest) -> Impact:
             exports.append(DeclaredExport(export_id, spec["model"], target_name,
                                           "carries fields of domain " + ", ".join(shared)))
     touched = {n.unique_id for n in nodes}
-    touched |= {uid for e in exports for uid in manifest.get("nodes", {})
-                if uid.split(".")[0] == "model" and uid.rsplit(".", 1)[-1] == e.model}
+    # an affected export's model is touched even before it exists in the manifest
     touched |= {f"model.{manifest.get('metadata', {}).get('project_name', 'syncgov')}.{e.model}"
                 for e in exports}
     outbound = sorted(

@@ -95,11 +95,12 @@ def _support(owners: Owners) -> list[dict[str, Any]]:
         if team.channel and not any(i["channel"] == team.channel for i in items):
             items.append({"channel": team.channel, "tool": "slack", "scope": "interactive",
                           "description": f"{team.name} team channel"})
-    for step, e in enumerate(owners.escalation, start=1):
-        items.append({"channel": e.contact, "tool": "email", "scope": "issues",
-                      "url": f"mailto:{e.contact}",
-                      "description": f"Escalation step {step}: responds within"
-                                     f" {e.within_minutes} minutes"})
+    for team in (owners.technical, owners.business):
+        for step, e in enumerate(team.escalation, start=1):
+            items.append({"channel": e.contact, "tool": "email", "scope": "issues",
+                          "url": f"mailto:{e.contact}",
+                          "description": f"{team.name} escalation step {step}: responds within"
+                                         f" {e.within_minutes} minutes"})
     return items
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from governance.cli.errors import handle_errors
 from governance.cli.options import registry_option, resolve_warehouse, warehouse_option
+from governance.cli.terminal import console
 from governance.control_tables import read_snapshot
 from governance.registry import load_registry
 from governance.status import render_table, status_board, summary_line, to_json
@@ -35,11 +35,9 @@ def status_command(warehouse: Path | None, registry_dir: Path, fmt: str) -> None
     if fmt == "json":
         click.echo(json.dumps(to_json(board), indent=2))
     else:
-        console = Console()
-        if not console.is_terminal:  # a log or a pipe: do not wrap at 80 columns
-            console = Console(width=180)
-        console.print(render_table(board))
-        console.print(summary_line(board), highlight=False)
+        out = console()
+        out.print(render_table(board))
+        out.print(summary_line(board), highlight=False)
     if board.paging:
         raise SystemExit(1)
 

@@ -240,7 +240,7 @@ def test_impact_lists_everything_downstream_of_a_source(built: Warehouse) -> Non
     assert result.domains == ("inventory",)
 
 
-def test_impact_cli_by_domain_and_unknown_target(built: Warehouse) -> None:
+def test_impact_cli_by_domain_and_unknown_target(built: Warehouse, tmp_path: Path) -> None:
     project = built.root / "project"
     result = invoke("impact", "customer", "--project-dir", str(project), "--format", "json")
     assert result.exit_code == 0, result.output
@@ -253,7 +253,7 @@ def test_impact_cli_by_domain_and_unknown_target(built: Warehouse) -> None:
     unknown = invoke("impact", "nowhere", "--project-dir", str(project))
     assert unknown.exit_code == 2
     assert "neither a domain" in unknown.output
-    no_manifest = invoke("impact", "customer", "--project-dir", str(built.root))
+    no_manifest = invoke("impact", "customer", "--project-dir", str(tmp_path))
     assert no_manifest.exit_code == 2
     assert "dbt parse" in no_manifest.output
 

@@ -99,9 +99,8 @@ def build_report(snapshot: ControlSnapshot, registry: Registry, manifest: dict |
 def write_report(html: str, path: Path) -> Path:
     """Write atomically, so a browser or a web server never serves half a report."""
     directory = path.parent
-    if not directory.is_dir():
-        raise InputError(f"{directory}: directory not found")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(html)

@@ -25,7 +25,7 @@ from governance.owners import Owners, domain_owners
 from governance.registry import RegistryFile
 from governance.report import charts
 from governance.review_calendar import ReviewEntry, calendar
-from governance.status import DomainStatus, StatusBoard, flow_reason, staleness_text, status_board
+from governance.status import DomainStatus, flow_reason, staleness_text, status_board
 
 Registry = dict[str, RegistryFile]
 STATUS_WORDS = {
@@ -111,4 +111,4 @@ def write_report(html: str, path: Path) -> Path:
     return path
 
 
-__all__ = ["StatusBoard", "build_report", "write_report"]
+__all__ = ["build_report", "write_report"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from governance.control_tables import read_snapshot
 from governance.dbt_invoke import (
     FreshnessResult,
     RunSummary,
@@ -21,8 +22,12 @@ from governance.dbt_invoke import (
     read_run_results,
     run_dbt,
 )
+from governance.lint import load_manifest
+from governance.registry import load_registry
+from governance.report import build_report, write_report
 from governance.simulate import SimulationParams, simulate
 from governance.simulate.faults import DEMO_FAULTS
+from governance.status import StatusBoard, status_board
 
 STATE_TABLES = (
     "customer_state",
@@ -52,6 +57,9 @@ class DemoSummary:
     conflicts: dict[str, int]
     drifted_keys: dict[str, int]
     corrections: tuple[tuple[str, bool], ...]
+    # the operator surface (issue 7): the status board and the HTML report
+    status: StatusBoard | None = None
+    report: Path | None = None
 
 
 def run_demo(
@@ -121,6 +129,7 @@ def run_demo(
         con.close()
     # every landed row has exactly one disposition; all but the duplicates were staged
     landed = sum(controls["dispositions"].values())
+    operator = _operator_surface(project_dir, warehouse, echo)
     return DemoSummary(
         warehouse=warehouse,
         seconds=time.monotonic() - started,
@@ -133,7 +142,20 @@ def run_demo(
         freshness=freshness,
         stalled_system=sim.stalled_system,
         **controls,
+        **operator,
     )
+
+
+def _operator_surface(project_dir: Path, warehouse: Path, echo: Callable[[str], None]) -> dict:
+    """The status board and the HTML report, as on-call and stakeholders see them."""
+    echo("then: the operator surface — status board and HTML report")
+    registry = load_registry(project_dir / "registry")
+    snapshot = read_snapshot(warehouse)
+    html = build_report(snapshot, registry, load_manifest(project_dir))
+    return {
+        "status": status_board(snapshot, registry),
+        "report": write_report(html, warehouse.parent / "report.html").resolve(),
+    }
 
 
 def _read_controls(con: duckdb.DuckDBPyConnection) -> dict:

@@ -19,6 +19,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.replay",
     "governance.cli.generate",
     "governance.cli.lint",
+    "governance.cli.status",
+    "governance.cli.report",
+    "governance.cli.metrics",
+    "governance.cli.impact",
+    "governance.cli.review",
+    "governance.cli.contracts",
 )
 
 

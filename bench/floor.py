@@ -204,7 +204,8 @@ STATE_SKIP = re.compile(r"^_(staged_at|applied_at|dbt_invocation_id)$")
 def differences(ours: Path, floor: Path, project: Path = REPO) -> dict[str, int]:
     """Rows that differ between two warehouses' staging and per-source state tables, ignoring
     only when and by which invocation they were written."""
-    con = duckdb.connect(":memory:", config={"enable_progress_bar": False})
+    con = duckdb.connect(":memory:")
+    con.execute("set enable_progress_bar = false")
     con.execute(f"attach '{ours}' as ours (read_only)")
     con.execute(f"attach '{floor}' as floor (read_only)")
     out = {}

@@ -202,24 +202,28 @@ STATE_SKIP = re.compile(r"^_(staged_at|applied_at|dbt_invocation_id)$")
 
 
 def differences(ours: Path, floor: Path, project: Path = REPO) -> dict[str, int]:
-    """Rows that differ between two warehouses' staging and per-source state tables, ignoring
-    only when and by which invocation they were written."""
+    """Rows that differ between two copies of one warehouse after dbt and the floor applied the
+    same append: the staging rows loaded since the append began, and every per-source state
+    row, ignoring only when and by which invocation they were written."""
     con = duckdb.connect(":memory:")
     con.execute("set enable_progress_bar = false")
     con.execute(f"attach '{ours}' as ours (read_only)")
     con.execute(f"attach '{floor}' as floor (read_only)")
     out = {}
     for p in pipelines(project):
-        for table in (p.staging, p.state):
+        since = con.execute(f"select min(_loaded_at) from floor.{p.staging}"
+                            " where _dbt_invocation_id = 'floor'").fetchone()[0]
+        for table, where in ((p.staging, "_loaded_at >= $since"), (p.state, "true")):
             cols = [r[0] for r in con.execute(
                 "select column_name from information_schema.columns where table_catalog = 'ours'"
                 " and table_schema || '.' || table_name = ? order by ordinal_position", [table]).fetchall()]
             kept = ", ".join(c for c in cols if not STATE_SKIP.match(c))
-            n = con.execute(
-                f"select count(*) from ((select {kept} from ours.{table} except all select {kept} from floor.{table})"
-                f" union all (select {kept} from floor.{table} except all select {kept} from ours.{table}))"
-            ).fetchone()[0]
-            out[table] = n
+            ours_rows = f"select {kept} from ours.{table} where {where}"
+            floor_rows = f"select {kept} from floor.{table} where {where}"
+            params = {"since": since} if "$since" in where else {}
+            out[table] = con.execute(
+                f"select count(*) from (({ours_rows} except all {floor_rows})"
+                f" union all ({floor_rows} except all {ours_rows}))", params).fetchone()[0]
     con.close()
     return out
 

@@ -228,13 +228,14 @@ def bench_drift(ws: Workspace, repeat: int) -> list[Figure]:
         size = f"{label}, {fraction:.1%} differ"
         answer = (f"{differing:,} differing keys, identical to reladiff's" if same
                   else f"{differing:,} differing keys, NOT the same as reladiff's")
+        wall = (f"**{peer_s / ours_s:.1f}x faster** than reladiff's process" if peer_s >= ours_s
+                else f"**{ours_s / peer_s:.1f}x slower** than reladiff's process")
         figures += [
             Figure("drift", size, "sync_drift, model execution", node, ours_m, repeat,
                    "dbt run --select sync_drift",
                    f"**{diff / node:.1f}x faster** than reladiff's diff; {answer}"),
             Figure("drift", size, "sync_drift, wall clock (dbt start-up included)", ours_s,
-                   ours_m, repeat, "dbt run --select sync_drift",
-                   f"**{peer_s / ours_s:.1f}x** reladiff's wall clock"),
+                   ours_m, repeat, "dbt run --select sync_drift", wall),
             Figure("drift", size, "reladiff join-diff of the same nine pairs, in-process", diff,
                    peer_m, repeat, "python -m bench.drift peer WAREHOUSE KEYS",
                    f"process wall {peer_s:.2f} s"),
@@ -286,8 +287,60 @@ def _table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def _find(figures: list[Figure], benchmark: str, step: str, size: str = "") -> list[Figure]:
+    return [f for f in figures if f.benchmark == benchmark and f.step.startswith(step)
+            and f.size.startswith(size)]
+
+
+def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
+    """(aim, measured, met?) for every target of the benchmark issue that this run measured."""
+    rows = []
+    biggest = max((f.size for f in figures if f.benchmark == "apply"),
+                  key=lambda s: float(s.split("M")[0]), default="")
+    if biggest:
+        floor_f = _find(figures, "apply", "floor", biggest)[0].median_seconds
+        inc_model = _find(figures, "apply", "incremental dbt run after the 1 % append, model", biggest)[0]
+        inc_wall = _find(figures, "apply", "incremental dbt run after the 1 % append, wall", biggest)[0]
+        full_model = _find(figures, "apply", "full refresh of the same warehouse, model", biggest)[0]
+        full_wall = _find(figures, "apply", "full refresh of the same warehouse, wall", biggest)[0]
+        for what, value in (("model execution", inc_model.median_seconds / floor_f),
+                            ("wall clock", inc_wall.median_seconds / floor_f)):
+            rows.append((f"incremental apply under 1.5x the floor ({what}, {biggest})",
+                         f"{value:.1f}x", "met" if value < 1.5 else "missed, see below"))
+        for what, inc, full in (("model execution", inc_model, full_model),
+                                ("wall clock", inc_wall, full_wall)):
+            value = inc.median_seconds / full.median_seconds
+            rows.append((f"incremental under a tenth of a full refresh ({what}, {biggest})",
+                         f"{value:.2f}x", "met" if value < 0.1 else "missed, see below"))
+    drift_rows = _find(figures, "drift", "sync_drift, model execution")
+    if drift_rows:
+        speedups = [float(f.note.split("x faster")[0].strip("*")) for f in drift_rows]
+        rows.append(("sync_drift at least 3x faster than reladiff (model execution, every size"
+                     " and share)", f"{min(speedups):.1f}x to {max(speedups):.1f}x",
+                     "met" if min(speedups) >= 3 else "missed, see below"))
+        same = all("identical" in f.note for f in drift_rows)
+        rows.append(("identical differing keys", "every size and share" if same else "NO",
+                     "met" if same else "missed"))
+    lint_rows = _find(figures, "lint", "lint:", "5,000")
+    if lint_rows:
+        value = lint_rows[0].median_seconds
+        rows.append(("lint of 5,000 domains under 2 s", f"{value:.2f} s",
+                     "met" if value < 2 else "missed, see below"))
+    if figures:
+        peak = max(figures, key=lambda f: f.peak_rss_mib)
+        rows.append(("no step above a few GiB of memory",
+                     f"highest: {peak.peak_rss_mib / 1024:.1f} GiB ({peak.benchmark}, {peak.size},"
+                     f" {peak.step.split(',')[0]})", "met" if peak.peak_rss_mib < 4096 else "missed"))
+    return rows
+
+
 def render(figures: list[Figure], header: str) -> str:
     parts = [MARK_BEGIN, "", header, ""]
+    aims = targets(figures)
+    if aims:
+        parts += ["### Targets", "", "| aim | measured | |", "|---|---|---|"]
+        parts += [f"| {a} | {m} | {ok} |" for a, m, ok in aims]
+        parts.append("")
     for key, title in SECTIONS.items():
         rows = [f for f in figures if f.benchmark == key]
         if rows:

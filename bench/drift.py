@@ -70,6 +70,19 @@ def compared_columns(con: duckdb.DuckDBPyConnection, pair: Pair) -> list[tuple[s
     return [(n, t) for n, t in _columns(con, pair.state) if n not in METADATA and n != pair.key]
 
 
+def _extract_value(col: str, pair: Pair, state_cols: set[str]) -> str:
+    """The extract column `col` of a live state row, as the text a source would send."""
+    if col == pair.key_column and col not in state_cols:
+        return f"cast({pair.key} as varchar)"
+    if col in state_cols:
+        return f"cast({col} as varchar)"
+    if col == "updated_at":
+        return "_source_event_at"
+    if col == "_extracted_at":
+        return f"timestamp '{EXTRACTED_AT}'"
+    return "null"
+
+
 def prepare(warehouse: Path, fraction: float, seed: int = 42) -> dict[str, int]:
     """Rewrite every extract from state with `fraction` of its keys differing; rows per extract."""
     con = duckdb.connect(str(warehouse))
@@ -82,28 +95,15 @@ def prepare(warehouse: Path, fraction: float, seed: int = 42) -> dict[str, int]:
             state_cols = {n for n, _ in compared}
             in_key = {pair.key_column, *(c for c in state_cols if c in pair.key_expr)}
             drifted = next(n for n, t in compared if t == "VARCHAR" and n not in in_key)
+            values = {c: _extract_value(c, pair, state_cols) for c in extract_cols}
+            keep = ", ".join(f"{v} as {c}" for c, v in values.items())
+            change = ", ".join(
+                f"coalesce({v}, '') || ' (changed at source)' as {c}" if c == drifted else f"{v} as {c}"
+                for c, v in values.items())
+            extra = ", ".join(
+                f"'extra-' || {v} as {c}" if c == pair.key_column else f"{v} as {c}"
+                for c, v in values.items())
             u = f"(hash(cast({pair.key} as varchar), 'drift', {seed}) % 1000000) / 1000000.0"
-
-            def render(col: str, *, change: bool = False, extra: bool = False) -> str:
-                if col == pair.key_column and col not in state_cols:
-                    value = f"cast({pair.key} as varchar)"
-                elif col in state_cols:
-                    value = f"cast({col} as varchar)"
-                elif col == "updated_at":
-                    value = "_source_event_at"
-                elif col == "_extracted_at":
-                    value = f"timestamp '{EXTRACTED_AT}'"
-                else:
-                    value = "null"
-                if change and col == drifted:
-                    value = f"coalesce({value}, '') || ' (changed at source)'"
-                if extra and col == (pair.key_column if pair.key_column in extract_cols else None):
-                    value = f"'extra-' || {value}"
-                return f"{value} as {col}"
-
-            keep = ", ".join(render(c) for c in extract_cols)
-            change = ", ".join(render(c, change=True) for c in extract_cols)
-            extra = ", ".join(render(c, extra=True) for c in extract_cols)
             third = fraction / 3
             con.execute(f"delete from {pair.extract}")
             con.execute(f"""

@@ -77,6 +77,17 @@ differing__{{ name }} as (
 
 ),
 
+field_names__{{ name }} as (
+
+    -- one row for a missing key (field is null), one per column for a mismatch
+    select cast(null as {{ dbt.type_string() }}) as field
+    {%- for col in columns %}
+    union all
+    select '{{ col.name }}' as field
+    {%- endfor %}
+
+),
+
 fields__{{ name }} as (
 
     select
@@ -97,14 +108,7 @@ fields__{{ name }} as (
         end as warehouse_value,
         differing.extracted_at
     from differing__{{ name }} as differing
-    cross join (
-        -- one row for a missing key (field is null), one per column for a mismatch
-        select cast(null as {{ dbt.type_string() }}) as field
-        {%- for col in columns %}
-        union all
-        select '{{ col.name }}' as field
-        {%- endfor %}
-    ) as field_names
+    cross join field_names__{{ name }} as field_names
 
 )
 {%- endfor %}

@@ -1,7 +1,8 @@
 """Time `lint` on a generated registry of N domains and N flows, with a dbt manifest of the same
 size (N landing sources, N state models with their key tests), median of 5 runs.
 
-Usage: python bench/bench_lint.py [N ...]   (default: 500 5000). Writes into a temp dir only.
+Usage: python -m bench.bench_lint [--json] [N ...]   (default: 500 5000). Writes into a temp dir
+only. `make bench` runs it once per size with --json and records the median and peak memory.
 """
 
 from __future__ import annotations
@@ -94,20 +95,30 @@ def build(root: Path, n: int) -> Path:
     return registry
 
 
-def main(sizes: list[int]) -> None:
-    for n in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            registry = build(Path(tmp), n)
-            timings = []
-            for _ in range(5):
-                start = time.perf_counter()
-                # what `syncgov lint` does: read the manifest, load and lint the registry
-                findings = lint(registry, today=date(2026, 11, 24),
-                                manifest=load_manifest(registry.parent))
-                timings.append(time.perf_counter() - start)
+def time_lint(n: int, repeat: int = 5) -> tuple[float, int]:
+    """Median seconds of `repeat` lints of a generated registry of n domains; findings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = build(Path(tmp), n)
+        timings = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            # what `syncgov lint` does: read the manifest, load and lint the registry
+            findings = lint(registry, today=date(2026, 11, 24),
+                            manifest=load_manifest(registry.parent))
+            timings.append(time.perf_counter() - start)
+    return statistics.median(timings), len(findings)
+
+
+def main(args: list[str]) -> None:
+    as_json = "--json" in args
+    for n in [int(a) for a in args if a != "--json"] or [500, 5000]:
+        median, findings = time_lint(n)
+        if as_json:
+            print(json.dumps({"domains": n, "median_seconds": median, "findings": findings}))
+        else:
             print(f"{n} domains + {n} flows + manifest of {n} sources / {n} models:"
-                  f" median {statistics.median(timings):.3f}s ({len(findings)} findings)")
+                  f" median {median:.3f}s ({findings} findings)")
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [500, 5000])
+    main(sys.argv[1:])

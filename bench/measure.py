@@ -15,6 +15,21 @@ from pathlib import Path
 class Sample:
     seconds: float
     peak_rss_mib: float
+    stdout: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of a table in BENCHMARKS.md: a median, its peak memory and how to reproduce it."""
+
+    benchmark: str
+    size: str
+    step: str
+    median_seconds: float
+    peak_rss_mib: float
+    runs: int
+    command: str
+    note: str = ""
 
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
@@ -32,7 +47,12 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | No
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     match = re.search(r"MAXRSS=(\d+)", proc.stderr)
-    return Sample(seconds, int(match.group(1)) / 1024 if match else float("nan"))
+    return Sample(seconds, int(match.group(1)) / 1024 if match else float("nan"), proc.stdout)
+
+
+def load_average() -> float:
+    """The 1-minute load average: how busy the machine was while a figure was taken."""
+    return os.getloadavg()[0]
 
 
 def machine() -> str:

@@ -1,9 +1,11 @@
 {#-
     Drift between each source's full extract and the warehouse state, per key: a key the
     source has but the warehouse lacks (or holds as a tombstone), a live key the source no
-    longer has, and, per field, values that differ. Rows are compared by hash first; only
-    keys whose hashes differ are diffed field by field. The compared columns and their types
-    come from the state relation, so a column added to a model is compared without a change here.
+    longer has, and, per field, values that differ. One full outer join per extract compares
+    the rows column by column (null-safe) and keeps only keys that differ, carrying both sides'
+    values, so the field-level diff reads those few rows and never joins the extract again.
+    The compared columns and their types come from the state relation, so a column added to a
+    model is compared without a change here.
 -#}
 {%- set metadata = ['_is_deleted', '_event_id', '_source_system', '_source_event_at', '_loaded_at',
     '_sync_batch_id', '_staged_at', '_applied_at', '_dbt_invocation_id'] -%}
@@ -29,7 +31,7 @@
         {%- for col in columns %}
         cast({{ syncgov.try_cast(col.name, col.data_type) }} as {{ dbt.type_string() }}) as {{ col.name }},
         {%- endfor %}
-        _extracted_at
+        true as is_present
     from {{ extract_relation }}
 
 ),
@@ -41,80 +43,94 @@ warehouse__{{ name }} as (
         {%- for col in columns %}
         cast({{ col.name }} as {{ dbt.type_string() }}) as {{ col.name }},
         {%- endfor %}
-        true as is_live
+        true as is_present
     from {{ state_relation }}
     where not _is_deleted
 
 ),
 
-compared__{{ name }} as (
+differing__{{ name }} as (
 
     select
         coalesce(source_row.entity_key, warehouse_row.entity_key) as entity_key,
-        source_row.entity_key is not null as in_source,
-        warehouse_row.entity_key is not null as in_warehouse,
-        {{ syncgov.row_fingerprint(columns, 'source_row') }} as source_hash,
-        {{ syncgov.row_fingerprint(columns, 'warehouse_row') }} as warehouse_hash,
-        max(source_row._extracted_at) over () as extracted_at
+        case
+            when warehouse_row.is_present is null then 'missing_in_warehouse'
+            when source_row.is_present is null then 'missing_in_source'
+            else 'value_mismatch'
+        end as drift_type,
+        {%- for col in columns %}
+        source_row.{{ col.name }} as source__{{ col.name }},
+        warehouse_row.{{ col.name }} as warehouse__{{ col.name }},
+        {%- endfor %}
+        (
+            select max(extract_row._extracted_at) from {{ extract_relation }} as extract_row
+        ) as extracted_at
     from source__{{ name }} as source_row
     full outer join warehouse__{{ name }} as warehouse_row
         on source_row.entity_key = warehouse_row.entity_key
+    where
+        source_row.is_present is null
+        or warehouse_row.is_present is null
+        {%- for col in columns %}
+        or source_row.{{ col.name }} is distinct from warehouse_row.{{ col.name }}
+        {%- endfor %}
 
 ),
 
-keys__{{ name }} as (
+field_names__{{ name }} as (
 
-    select
-        '{{ name }}' as landing_table,
-        '{{ t.domain }}' as domain,
-        entity_key,
-        case
-            when not in_warehouse then 'missing_in_warehouse'
-            when not in_source then 'missing_in_source'
-            else 'value_mismatch'
-        end as drift_type,
-        cast(null as {{ dbt.type_string() }}) as field,
-        cast(null as {{ dbt.type_string() }}) as source_value,
-        cast(null as {{ dbt.type_string() }}) as warehouse_value,
-        extracted_at
-    from compared__{{ name }}
-    where not in_warehouse or not in_source or source_hash != warehouse_hash
+    -- one row for a missing key (field is null), one per column for a mismatch
+    select cast(null as {{ dbt.type_string() }}) as field
+    {%- for col in columns %}
+    union all
+    select '{{ col.name }}' as field
+    {%- endfor %}
 
 ),
 
 fields__{{ name }} as (
-    {%- for col in columns %}
 
     select
-        keys.landing_table,
-        keys.domain,
-        keys.entity_key,
-        'value_mismatch' as drift_type,
-        '{{ col.name }}' as field,
-        source_row.{{ col.name }} as source_value,
-        warehouse_row.{{ col.name }} as warehouse_value,
-        keys.extracted_at
-    from keys__{{ name }} as keys
-    inner join source__{{ name }} as source_row on keys.entity_key = source_row.entity_key
-    inner join warehouse__{{ name }} as warehouse_row on keys.entity_key = warehouse_row.entity_key
-    where
-        keys.drift_type = 'value_mismatch'
-        and coalesce(source_row.{{ col.name }}, '') != coalesce(warehouse_row.{{ col.name }}, '')
-    {%- if not loop.last %}
-
-    union all
-    {%- endif %}
-    {%- endfor %}
+        '{{ name }}' as landing_table,
+        '{{ t.domain }}' as domain,
+        differing.entity_key,
+        differing.drift_type,
+        field_names.field,
+        case field_names.field
+            {%- for col in columns %}
+            when '{{ col.name }}' then differing.source__{{ col.name }}
+            {%- endfor %}
+        end as source_value,
+        case field_names.field
+            {%- for col in columns %}
+            when '{{ col.name }}' then differing.warehouse__{{ col.name }}
+            {%- endfor %}
+        end as warehouse_value,
+        differing.extracted_at
+    from differing__{{ name }} as differing
+    cross join field_names__{{ name }} as field_names
 
 )
 {%- endfor %}
 
 {%- for t in tables %}
 {%- set name = t.system ~ '__' ~ t.entity %}
-select * from keys__{{ name }}
-where drift_type != 'value_mismatch'
-union all
-select * from fields__{{ name }}
+select
+    landing_table,
+    domain,
+    entity_key,
+    drift_type,
+    field,
+    source_value,
+    warehouse_value,
+    extracted_at
+from fields__{{ name }}
+where
+    (drift_type != 'value_mismatch' and field is null)
+    or (
+        drift_type = 'value_mismatch' and field is not null
+        and coalesce(source_value, '') != coalesce(warehouse_value, '')
+    )
 {%- if not loop.last %}
 union all
 {%- endif %}

@@ -66,7 +66,7 @@ class UpstreamDomain:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class DbtTest:
     unique_id: str
     run: NodeRun | None  # None: not in the latest invocation
 
@@ -85,7 +85,7 @@ class GateInputs:
     model_run: NodeRun | None = None
     model_columns: frozenset[str] | None = None  # declared in the model's YAML
     model_built: bool = True  # the relation exists in the warehouse
-    tests: tuple[TestResult, ...] = ()
+    tests: tuple[DbtTest, ...] = ()
     domains: tuple[UpstreamDomain, ...] = ()
     freshness_checked: bool = True  # sources.json was there
     open_conflicts: dict[str, int] = field(default_factory=dict)  # "domain.field" -> open
@@ -317,17 +317,27 @@ def _freshness(inputs: GateInputs, domain: UpstreamDomain) -> Iterable[CheckResu
 
 
 def _conflicts(inputs: GateInputs) -> CheckResult:
+    """Open conflicts on exported fields warn; above the export's max_open_conflicts they block.
+
+    Under `manual_review` the state keeps the owner's value while a steward decides, so what
+    the export sends is the governed value; publishing it overwrites the other writer's copy in
+    the target, whose value stays on record in sync_conflicts. Exports that must not do that
+    set max_open_conflicts (0: any open conflict blocks).
+    """
     open_ = {k: n for k, n in sorted(inputs.open_conflicts.items()) if n}
     total = sum(open_.values())
     allowed = inputs.spec.gate.max_open_conflicts
-    if total > allowed:
+    listed = ", ".join(f"{k} {n}" for k, n in open_.items())
+    if allowed is not None and total > allowed:
         return CheckResult("open_conflicts", BLOCK, open_, allowed,
-                           f"{total} open conflict(s) on exported fields"
-                           f" ({', '.join(f'{k} {n}' for k, n in open_.items())}) await manual"
-                           f" review; publishing would overwrite the target's side")
-    return CheckResult("open_conflicts", WARN if total else PASS, open_, allowed,
-                       f"{total} open conflict(s) on exported fields" if total
-                       else "no open conflict on an exported field")
+                           f"{total} open conflict(s) on exported fields ({listed}) await manual"
+                           f" review, more than the {allowed} allowed")
+    if total:
+        return CheckResult("open_conflicts", WARN, open_, allowed,
+                           f"{total} open conflict(s) on exported fields ({listed}) await manual"
+                           " review; the export sends the system of record's value")
+    return CheckResult("open_conflicts", PASS, open_, allowed,
+                       "no open conflict on an exported field")
 
 
 def _row_change(inputs: GateInputs) -> CheckResult:  # noqa: PLR0911 - one return per outcome

@@ -18,9 +18,9 @@ from governance.exports.evidence import DomainHealth, ModelStats, WarehouseEvide
 from governance.exports.gates import (
     PASS,
     CheckResult,
+    DbtTest,
     GateInputs,
     GateResult,
-    TestResult,
     UpstreamDomain,
     evaluate,
     next_run,
@@ -276,7 +276,7 @@ def _evaluate_one(spec: ExportSpec, artifacts: DbtArtifacts, warehouse: Warehous
     lineage = _lineage(spec, artifacts, unique_id, flows) if node else Lineage(
         spec.domains, (), (), ())
     watched = {unique_id} | {m for m in lineage.models if artifacts.is_state_model(m)}
-    tests = tuple(TestResult(t, artifacts.runs.get(t)) for t in artifacts.tests_on(watched))
+    tests = tuple(DbtTest(t, artifacts.runs.get(t)) for t in artifacts.tests_on(watched))
     if node:
         stats = warehouse.model_stats(node["schema"], node.get("alias") or node["name"], spec.cursor)
         from_ = previous.watermark_to if previous else None

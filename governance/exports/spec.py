@@ -45,7 +45,7 @@ class GatePolicy:
     require_upstream_fresh: bool = True
     require_lint_clean: bool = True
     max_unreconciled_batches: int = 0
-    max_open_conflicts: int = 0
+    max_open_conflicts: int | None = None  # None: open conflicts warn, never block
     allow_mass_delete: bool = False
 
 

@@ -208,7 +208,7 @@ def test_first_publication_delivers_every_export_row(journey: Journey) -> None:
     assert first.export_exit == 0
     assert first.rendered == set(TARGETS)
     for export in TARGETS:
-        assert len(first.models[export]) > 50
+        assert len(first.models[export]) >= 5
         assert first.pg[export] == first.models[export], export
         assert first.counters[export] == (len(first.models[export]), 0, 0)
         batch = first.manifests[export]["batch"]

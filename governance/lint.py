@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
-from governance.errors import InputError
+from governance.dbt_invoke import run_dbt
+from governance.errors import DbtError, InputError
 from governance.findings import Finding, Severity
 from governance.registry import load_registry
 from governance.registry.loader import paused_gc
 from governance.rules import all_rules
 from governance.rules import review as review_rules
+
+
+def parse_project(project_dir: Path) -> None:
+    """`dbt parse` the project, writing target/manifest.json for the dbt rules.
+
+    Parsing needs no warehouse; a failure is unreadable input (exit 2), with dbt's log."""
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise InputError(f"{project_dir}: no dbt_project.yml, so there is nothing to parse")
+    try:
+        # a repository that keeps its profiles elsewhere says so in DBT_PROFILES_DIR
+        run_dbt(["parse"], project_dir=project_dir,
+                log_path=project_dir / "logs" / "syncgov-lint-parse.log",
+                env={"DBT_PROFILES_DIR": os.environ.get("DBT_PROFILES_DIR", str(project_dir))})
+    except DbtError as exc:
+        raise InputError(str(exc)) from None
 
 
 def load_manifest(project_dir: Path) -> dict | None:

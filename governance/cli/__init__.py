@@ -41,6 +41,10 @@ def run(argv: list[str] | None = None) -> None:
     """Console entry point: click's usage errors become one line and exit code 2."""
     try:
         code = main.main(args=argv, prog_name="syncgov", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `syncgov` alone: the help, not an error message wrapped around it
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+        sys.exit(2)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         click.echo(f"syncgov: error: {exc.format_message()}{hint}", err=True)

@@ -19,11 +19,18 @@ from governance.generate import GENERATED, stale_files, write
               default=Path(), show_default=True, help="The dbt project to write into.")
 @handle_errors
 def generate_command(check: bool, registry_dir: Path, project_dir: Path) -> None:
-    """Derive dbt seeds from the registry: the single source of truth for ownership and policy.
+    """Derive dbt inputs from the registry, the single source of truth for ownership and policy.
 
-    Writes seeds/generated/domain_policies.csv (system of record, tier, SLO, cadence, conflict
-    policy, degradation, freshness thresholds) and seeds/generated/field_ownership.csv. CI runs
-    `--check`, which fails when someone edited a generated file or forgot to regenerate.
+    \b
+    Writes:
+      seeds/generated/domain_policies.csv   system of record, tier, SLO, cadence, conflict
+                                            policy, degradation, freshness thresholds
+      seeds/generated/field_ownership.csv   owning system and classification of every field
+      seeds/generated/domain_sources.csv    the landing tables of each domain (from flows)
+      models/exports/_exports__exposures.yml  a dbt exposure per export, for lineage
+
+    CI runs `--check`, which exits 1 when someone edited a generated file or forgot to
+    regenerate.
     """
     if check:
         stale = stale_files(registry_dir, project_dir)

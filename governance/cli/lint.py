@@ -11,7 +11,7 @@ import click
 from governance.cli.errors import handle_errors
 from governance.errors import InputError, UsageError
 from governance.formatters import FORMATTERS
-from governance.lint import fails, lint, load_manifest
+from governance.lint import fails, lint, load_manifest, parse_project
 from governance.rules import all_rules
 from governance.schedule import FORMATS as SCHEDULE_FORMATS
 from governance.schedule import render as render_schedule
@@ -55,9 +55,12 @@ def _emit(text: str, output: Path | None) -> None:
               help="dbt project whose target/manifest.json is checked against the registry"
                    " (skipped when it has not been parsed or built). [default: the registry's"
                    " parent directory]")
+@click.option("--dbt-parse", "dbt_parse", is_flag=True,
+              help="Run `dbt parse` in the project first, so the dbt rules always see a current"
+                   " manifest (CI does this; a failed parse exits 2 with dbt's log).")
 @handle_errors
 def lint_command(registry_dir: Path, fmt: str, output: Path | None, fail_on: str,
-                 today: date | None, project_dir: Path | None) -> None:
+                 today: date | None, project_dir: Path | None, dbt_parse: bool) -> None:
     """Check the registry: ownership, review dates, cadence against SLO, direction of flows
     and exports, classification against clearance, references — and, when
     target/manifest.json exists, the dbt project against the registry.
@@ -67,6 +70,8 @@ def lint_command(registry_dir: Path, fmt: str, output: Path | None, fail_on: str
     says why one exists and how to fix its findings.
     """
     project = project_dir if project_dir is not None else registry_dir.resolve().parent
+    if dbt_parse:
+        parse_project(project)
     findings = lint(registry_dir, today=today, manifest=load_manifest(project))
     _emit(FORMATTERS[fmt](findings), output)
     if fails(findings, fail_on):

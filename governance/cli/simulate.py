@@ -51,8 +51,9 @@ class Timestamp(click.ParamType):
               help="The moment the last batches finish, UTC. [default: the current time]")
 @click.option("--entities", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Customers; products, suppliers, orders and invoices scale from it.")
-@click.option("--events", type=click.IntRange(min=0), default=None,
-              help="Change events across all landing tables, before faults. [default: 100000]")
+@click.option("--events", type=click.IntRange(min=1), default=None,
+              help="Change events across all landing tables, before faults; every batch holds"
+                   " at least one. [default: 100000]")
 @click.option("--batches", type=click.IntRange(min=1), default=24, show_default=True,
               help="Batches per landing table (with --append: how many to add).")
 @click.option("--faults", "faults_spec", default="none", show_default=True, metavar="NAME=RATE,...",

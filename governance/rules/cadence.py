@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -64,6 +65,38 @@ def _cadences(registry: Registry) -> Iterable[tuple[str, tuple, str, str]]:
                    f"export {name!r} (degraded)")
 
 
+@dataclass(frozen=True)
+class _Scheduled:
+    """A domain, or a flow with a cadence of its own, with the SLO and tier it answers to."""
+
+    kind: str
+    path: tuple
+    label: str
+    cadence: str
+    slo: int | None
+    tier: str | None
+    tier_holder: str  # whose tier it is, for messages
+    justified: bool
+
+
+def _scheduled(registry: Registry) -> Iterable[_Scheduled]:
+    """Every domain, and every flow with its own cadence (which takes its domain's tier, and
+    its own `slo_minutes` or else its domain's SLO)."""
+    domains = registry["domains"].data["domains"]
+    for name, domain in domains.items():
+        yield _Scheduled("domains", ("domains", name, "cadence"), f"domain {name!r}",
+                         domain["cadence"], domain["slo_minutes"], domain["criticality"], "it",
+                         bool(domain.get("cadence_justification")))
+    for name, flow in registry["flows"].data["flows"].items():
+        if "cadence" not in flow:
+            continue
+        domain = domains.get(flow["domain"], {})
+        yield _Scheduled("flows", ("flows", name, "cadence"), f"flow {name!r}", flow["cadence"],
+                         flow.get("slo_minutes") or domain.get("slo_minutes"),
+                         domain.get("criticality"), f"its domain {flow['domain']!r}",
+                         bool(flow.get("cadence_justification")))
+
+
 @rule("SG301", Severity.ERROR, "A cadence is neither cron nor realtime")
 def cadence_is_valid(registry: Registry) -> Iterable[Violation]:
     """A cadence (domain, flow) or export schedule (and degraded schedule) is a five-field cron
@@ -90,23 +123,13 @@ def cadence_meets_slo(registry: Registry) -> Iterable[Violation]:
     Fix: run more often, or agree a longer SLO with the business owner.
     """
     run = registry["policy"].data["policy"].get("expected_run_minutes", 0)
-    for name, domain in registry["domains"].data["domains"].items():
-        gap = longest_gap_minutes(domain["cadence"])
-        if gap is not None and gap + run > domain["slo_minutes"]:
-            yield Violation("domains", ("domains", name, "cadence"),
-                            f"cadence {domain['cadence']!r} waits up to {gap:g} min between runs;"
-                            f" with {run} min per run that exceeds the {domain['slo_minutes']}-min"
-                            " SLO")
-    domains = registry["domains"].data["domains"]
-    for name, flow in registry["flows"].data["flows"].items():
-        if "cadence" not in flow:
-            continue
-        slo = flow.get("slo_minutes") or domains.get(flow["domain"], {}).get("slo_minutes")
-        gap = longest_gap_minutes(flow["cadence"])
-        if slo is not None and gap is not None and gap + run > slo:
-            yield Violation("flows", ("flows", name, "cadence"),
-                            f"flow {name!r} runs {flow['cadence']!r}, waiting up to {gap:g} min;"
-                            f" with {run} min per run that exceeds its {slo}-min SLO")
+    for item in _scheduled(registry):
+        gap = longest_gap_minutes(item.cadence)
+        if item.slo is not None and gap is not None and gap + run > item.slo:
+            yield Violation(item.kind, item.path,
+                            f"{item.label} runs {item.cadence!r}, waiting up to {gap:g} min"
+                            f" between runs; with {run} min per run that exceeds its"
+                            f" {item.slo}-min SLO")
 
 
 @rule("SG303", Severity.ERROR, "Real-time sync outside the allowed tiers without justification")
@@ -120,19 +143,10 @@ def realtime_needs_tier(registry: Registry) -> Iterable[Violation]:
     Fix: use a cron cadence, raise the tier, or add `cadence_justification`.
     """
     allowed = set(registry["policy"].data["policy"]["realtime_tiers"])
-    for name, domain in registry["domains"].data["domains"].items():
-        if (domain["cadence"] in STREAMING and domain["criticality"] not in allowed
-                and not domain.get("cadence_justification")):
-            yield Violation("domains", ("domains", name, "cadence"),
-                            f"domain {name!r} syncs {domain['cadence']} but is {domain['criticality']};"
-                            f" the policy allows it for {', '.join(sorted(allowed))} or with a"
-                            " cadence_justification")
-    domains = registry["domains"].data["domains"]
-    for name, flow in registry["flows"].data["flows"].items():
-        tier = domains.get(flow["domain"], {}).get("criticality")
-        if (flow.get("cadence") in STREAMING and tier is not None and tier not in allowed
-                and not flow.get("cadence_justification")):
-            yield Violation("flows", ("flows", name, "cadence"),
-                            f"flow {name!r} syncs {flow['cadence']} but its domain"
-                            f" {flow['domain']!r} is {tier}; the policy allows it for"
-                            f" {', '.join(sorted(allowed))} or with a cadence_justification")
+    for item in _scheduled(registry):
+        if (item.cadence in STREAMING and item.tier is not None and item.tier not in allowed
+                and not item.justified):
+            yield Violation(item.kind, item.path,
+                            f"{item.label} syncs {item.cadence} but {item.tier_holder} is"
+                            f" {item.tier}; the policy allows it for {', '.join(sorted(allowed))}"
+                            " or with a cadence_justification")

@@ -150,8 +150,20 @@ def keys_have_data_tests(registry: Registry, manifest: Manifest) -> Iterable[Vio
             missing = wanted - tested.get((node["unique_id"], key), set())
             if missing:
                 path = Path(manifest["_project_dir"]) / node["original_file_path"]
+                guards = _key_constraints(node, key)
+                note = (f" (its {' and '.join(guards)} constraint holds on DuckDB only:"
+                        " Snowflake does not enforce it)" if guards else "")
                 yield Violation("dbt", (), f"model {node['name']} key {key!r} lacks data tests:"
-                                f" {', '.join(sorted(missing))}", file=path, line=1)
+                                f" {', '.join(sorted(missing))}{note}", file=path, line=1)
+
+
+def _key_constraints(node: dict, key: str) -> list[str]:
+    """Constraint types declared on `key`, on the column or at model level."""
+    column = (node.get("columns") or {}).get(key) or {}
+    found = [c.get("type") for c in column.get("constraints") or []]
+    found += [c.get("type") for c in node.get("constraints") or []
+              if key in (c.get("columns") or [])]
+    return sorted({t for t in found if t in ("primary_key", "unique", "not_null")})
 
 
 @rule("SG606", Severity.WARNING, "An export's dbt model does not exist (yet)", needs_manifest=True)

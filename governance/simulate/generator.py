@@ -533,8 +533,8 @@ def simulate(
     params: SimulationParams, progress: Callable[[str], None] | None = None
 ) -> SimulationResult:
     """Write (or append to) the landing zone of `params.warehouse`; return what landed."""
-    if params.entities < 1 or params.batches < 1 or params.events < 0:
-        raise UsageError("--entities and --batches must be at least 1, --events at least 0")
+    if params.entities < 1 or params.batches < 1 or params.events < 1:
+        raise UsageError("--entities, --batches and --events must be at least 1")
     now = _utc_naive(params.now or datetime.now(UTC))
     if params.append and not params.warehouse.exists():
         raise InputError(

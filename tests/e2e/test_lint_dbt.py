@@ -6,6 +6,8 @@ import copy
 import json
 import re
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -89,7 +91,11 @@ def test_unclaimed_source_and_missing_loaded_at(project_dir: Path, manifest, tmp
 
 
 def test_a_key_guarded_only_by_constraints_is_caught(project_dir: Path, manifest) -> None:
+    """Snowflake accepts a primary-key constraint and does not enforce it: the key needs tests."""
     broken = copy.deepcopy(manifest)
+    column = broken["nodes"]["model.syncgov.order_state"]["columns"].setdefault(
+        "order_id", {"name": "order_id"})
+    column["constraints"] = [{"type": "primary_key"}]
     for uid in [u for u, n in broken["nodes"].items()
                 if n.get("attached_node") == "model.syncgov.order_state"
                 and n.get("column_name") == "order_id"
@@ -99,4 +105,50 @@ def test_a_key_guarded_only_by_constraints_is_caught(project_dir: Path, manifest
     assert [(f.rule_id, f.path.name) for f in findings if not _pending(f)] == [
         ("SG605", "order_state.sql")]
     (untested,) = [f for f in findings if f.rule_id == "SG605"]
-    assert "lacks data tests: unique" in untested.message
+    assert "lacks data tests: unique (its primary_key constraint holds on DuckDB only" in (
+        untested.message)
+
+
+def _copy_project(project_dir: Path, into: Path) -> Path:
+    """The dbt project and its registry, without environments, artifacts or warehouses."""
+    ignore = shutil.ignore_patterns(".venv", ".git", "target", "logs", ".warehouse", "*.duckdb",
+                                    "__pycache__", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(project_dir, into, ignore=ignore)
+    return into
+
+
+def test_lint_dbt_parse_checks_a_freshly_parsed_manifest(project_dir: Path, tmp_path: Path) -> None:
+    project = _copy_project(project_dir, tmp_path / "project")
+    args = ["lint", "--registry", str(project / "registry"), "--project-dir", str(project),
+            "--today", TODAY.isoformat(), "--format", "json", "--dbt-parse"]
+    clean = invoke_cli(*args)
+    assert clean.returncode == 0, clean.stderr
+    assert (project / "target" / "manifest.json").is_file()
+    assert [f["rule_id"] for f in json.loads(clean.stdout)
+            if not any(m in f["message"] for m in PENDING_EXPORT_MODELS)] == []
+    # a source's freshness is loosened in its YAML: only a fresh parse can notice
+    yml = project / "models/staging/wms/_wms__sources.yml"
+    text = yml.read_text()
+    assert "error_after: {count: 5, period: minute}" in text
+    yml.write_text(text.replace("error_after: {count: 5, period: minute}",
+                                "error_after: {count: 2, period: hour}"))
+    stale = invoke_cli(*args)
+    assert stale.returncode == 1
+    assert [(f["rule_id"], Path(f["file"]).name) for f in json.loads(stale.stdout)
+            if f["severity"] == "error"] == [("SG602", "_wms__sources.yml")]
+
+
+def test_lint_dbt_parse_failure_is_unreadable_input(project_dir: Path, tmp_path: Path) -> None:
+    project = _copy_project(project_dir, tmp_path / "project")
+    (project / "models/state/broken.sql").write_text("select {{ ref('no_such_model') }}\n")
+    out = invoke_cli("lint", "--registry", str(project / "registry"), "--project-dir",
+                     str(project), "--dbt-parse")
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.startswith("syncgov: error: `dbt parse` failed")
+    assert "no_such_model" in out.stderr
+
+
+def invoke_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from governance.cli import run; run()", *args],
+                          capture_output=True, text=True, check=False)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance.cli import main
+from tests.yaml_paths import key_paths
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registry"
 BROKEN = FIXTURES / "broken"
@@ -103,16 +104,6 @@ REPLACEMENTS = st.one_of(scalars, st.just({}), st.just([]), st.just({"x": 1}),
                                           "0 0 31 2 *", "near_realtime", "bidirectional"]))
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _paths(value, (*prefix, i))
-
-
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -120,7 +111,7 @@ def test_mutated_valid_registry_never_crashes(tmp_path_factory, data) -> None:
     """Small edits of a valid registry mostly pass the schema, so they reach the rules."""
     kind = data.draw(st.sampled_from(sorted(VALID)))
     document = copy.deepcopy(VALID[kind])
-    path = data.draw(st.sampled_from(list(_paths(document))[1:]))
+    path = data.draw(st.sampled_from(list(key_paths(document))[1:]))
     parent = document
     for part in path[:-1]:
         parent = parent[part]

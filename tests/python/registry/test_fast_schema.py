@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from governance.registry import load_registry
 from governance.registry.fast_schema import compile_schema
 from governance.registry.loader import KINDS, schema
+from tests.yaml_paths import key_paths
 
 REPO = Path(__file__).resolve().parents[3]
 # loaded as the linter loads them: dates stay strings
@@ -40,16 +41,6 @@ SAME_TYPE = {
 }
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _paths(value, (*prefix, i))
-
-
 def _agree(kind: str, document) -> None:
     fast = compile_schema(schema(kind))
     assert fast is not None, f"{kind}: the schema uses a keyword the fast check does not know"
@@ -72,7 +63,7 @@ def test_accepted_mutants_are_valid_for_jsonschema(data) -> None:
     kind = data.draw(st.sampled_from(sorted(source)))
     document = copy.deepcopy(source[kind])
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(list(_paths(document))[1:]))
+        path = data.draw(st.sampled_from(list(key_paths(document))[1:]))
         parent = document
         for part in path[:-1]:
             parent = parent[part]

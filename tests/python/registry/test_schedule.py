@@ -53,6 +53,8 @@ def test_json_lists_commands() -> None:
 def test_crontab_lines() -> None:
     lines = render(REGISTRY, "crontab", Path("/srv/syncgov")).splitlines()
     assert "DBT_PROFILES_DIR=/srv/syncgov" in lines
+    (path,) = [line for line in lines if line.startswith("PATH=")]
+    assert Path(path.removeprefix("PATH=").split(":")[0], "dbt").is_file(), "cron finds dbt"
     assert ("0 2 * * * cd /srv/syncgov && dbt source freshness --select source:erp.invoices"
             in lines)
     assert "0 2 * * * cd /srv/syncgov && dbt build --select source:erp.invoices+" in lines

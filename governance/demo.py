@@ -7,6 +7,10 @@ fail the build and therefore the demo.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ from governance.dbt_invoke import (
     read_run_results,
     run_dbt,
 )
+from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.simulate import SimulationParams, simulate
 from governance.simulate.faults import DEMO_FAULTS
 
@@ -52,6 +57,8 @@ class DemoSummary:
     conflicts: dict[str, int]
     drifted_keys: dict[str, int]
     corrections: tuple[tuple[str, bool], ...]
+    exports: ExportRun | None = None
+    drt_validate: str | None = None
 
 
 def run_demo(
@@ -121,7 +128,18 @@ def run_demo(
         con.close()
     # every landed row has exactly one disposition; all but the duplicates were staged
     landed = sum(controls["dispositions"].values())
+
+    echo("then: syncgov export gates the reverse-ETL exports and renders the publishable ones"
+         " as a drt project")
+    exports_dir = warehouse.parent / "exports"
+    shutil.rmtree(exports_dir, ignore_errors=True)  # the previous demo's, with its drt state
+    exports = run_exports(ExportOptions(
+        project_dir=project_dir, registry_dir=project_dir / "registry",
+        target_dir=project_dir / "target", warehouse=warehouse, out_dir=exports_dir,
+        render=("drt",)))
     return DemoSummary(
+        exports=exports,
+        drt_validate=_drt_validate(exports_dir / "drt"),
         warehouse=warehouse,
         seconds=time.monotonic() - started,
         landed_rows=landed,
@@ -174,3 +192,16 @@ def _counts_line(summary: RunSummary) -> str:
     for kind, counter in sorted(summary.counts.items()):
         parts.append(f"{kind} " + "/".join(f"{n} {s}" for s, n in sorted(counter.items())))
     return "; ".join(parts)
+
+
+def _drt_validate(project: Path) -> str:
+    """What `drt validate` says about the rendered drt project (drt-core is a dev dependency)."""
+    drt = Path(sys.executable).with_name("drt")
+    if not drt.exists():
+        return "drt is not installed here (`make install` adds it)"
+    proc = subprocess.run([str(drt), "validate"], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, "DO_NOT_TRACK": "1"},
+                          check=False, timeout=300)
+    lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    verdict = "accepted" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
+    return f"{verdict}: " + ("; ".join(lines) or "no output")

@@ -148,7 +148,8 @@ def test_a_lint_error_on_an_exported_domain_blocks(built: Built, tmp_path: Path)
     run = _export(wh, registry, select=("helpdesk_customers",))
     (lint,) = _reasons(run, "helpdesk_customers")["registry_lint"]
     assert lint.status == "block"
-    assert lint.observed[0].startswith("SG201 registry/domains.yml:")
+    assert lint.observed[0].startswith("SG201 ")
+    assert "/registry/domains.yml:13 domain 'customer' was due for review" in lint.observed[0]
 
 
 def test_without_source_freshness_results_exports_are_blocked(built: Built,

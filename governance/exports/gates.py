@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from croniter import CroniterError, croniter
@@ -108,6 +109,7 @@ class GateResult:
         return tuple(c for c in self.checks if c.status != PASS)
 
 
+@lru_cache(maxsize=4096)
 def next_run(cron: str, after: datetime) -> datetime | None:
     try:
         return croniter(cron, after).get_next(datetime)

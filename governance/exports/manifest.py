@@ -10,6 +10,7 @@ and the gate verdict with its reasons. Renderers read manifests, nothing else.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -43,10 +44,26 @@ def schema(name: str = SCHEMA_FILE) -> dict[str, Any]:
     return json.loads(resources.files("governance.schemas").joinpath(name).read_text())
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with every local `$ref` replaced by its definition (no cycles here)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 @cache
 def _validator(name: str) -> jsonschema.Draft202012Validator:
+    # Resolving a $ref per check and timestamp was half of a 500-export run; validate against
+    # the same schema with its definitions inlined (the published file keeps them shared).
+    published = schema(name)
     return jsonschema.Draft202012Validator(
-        schema(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        _inline(published, published.get("$defs", {})),
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def validation_errors(document: dict[str, Any], name: str = SCHEMA_FILE) -> list[str]:
@@ -260,9 +277,17 @@ def build_manifest(
     }
 
 
-def write_json(path: Path, document: dict[str, Any]) -> None:
+def write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so a reader (a reverse-ETL tool polling
+    the folder) never sees half a manifest."""
+    temporary = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+        temporary.write_text(text)
+        os.replace(temporary, path)
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from exc
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    write_atomically(path, json.dumps(document, indent=2) + "\n")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from governance.errors import InputError
+from governance.exports.manifest import write_atomically
 
 # The first line of every file a renderer writes; only such files are ever removed.
 HEADER = "# Rendered by `syncgov export`"
@@ -36,11 +36,7 @@ Renderer = Callable[[list[dict[str, Any]], Path, Iterable[str], RenderOptions],
 
 
 def write_text(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from exc
+    write_atomically(path, text)
 
 
 def remove_rendered(folder: Path, export_ids: Iterable[str], declared: Iterable[str]) -> None:

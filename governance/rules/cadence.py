@@ -60,6 +60,9 @@ def _cadences(registry: Registry) -> Iterable[tuple[str, tuple, str, str]]:
             yield "flows", ("flows", name, "cadence"), flow["cadence"], f"flow {name!r}"
     for name, export in registry["exports"].data["exports"].items():
         yield "exports", ("exports", name, "schedule"), export["schedule"], f"export {name!r}"
+        if "degraded_schedule" in export:
+            yield ("exports", ("exports", name, "degraded_schedule"), export["degraded_schedule"],
+                   f"export {name!r} (degraded)")
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,8 @@ def _scheduled(registry: Registry) -> Iterable[_Scheduled]:
 
 @rule("SG301", Severity.ERROR, "A cadence is neither cron nor realtime")
 def cadence_is_valid(registry: Registry) -> Iterable[Violation]:
-    """A cadence (domain, flow) or export schedule is a five-field cron expression,
-    `realtime` or `near_realtime`.
+    """A cadence (domain, flow) or export schedule (and degraded schedule) is a five-field cron
+    expression, `realtime` or `near_realtime`.
 
     Why: schedules are generated from it; an unparseable cadence means no schedule at all.
     Fix: write a valid cron expression such as `*/15 * * * *`.

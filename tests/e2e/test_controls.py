@@ -103,7 +103,7 @@ def test_audit_log_records_build_and_freshness(built) -> None:
     )[0]
     (models,) = wh.query(
         "select count(*) from information_schema.tables"
-        " where table_schema in ('staging', 'state', 'control')"
+        " where table_schema in ('staging', 'state', 'control', 'exports')"
     )[0]
     assert nodes == models
     stalled = truth_stalled_source(built[1])

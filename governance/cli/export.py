@@ -1,0 +1,109 @@
+"""`syncgov export`: gate every reverse-ETL export, write its manifest, render the publishable
+ones for drt or Census, and record the verdicts in audit.sync_export_log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from governance.cli.errors import handle_errors
+from governance.exports.publish import ExportOptions, ExportRun, run_exports
+from governance.exports.renderers import RenderOptions
+from governance.warehouse import default_warehouse
+
+VERDICT_MARK = {"publishable": "ok     ", "warn": "warn   ", "blocked": "BLOCKED"}
+
+
+@click.command("export")
+@click.option("--target-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="dbt artifacts to read: manifest.json, run_results.json, sources.json."
+                   " [default: PROJECT_DIR/target]")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where manifests, index.json and renderings go. [default: TARGET_DIR/exports]")
+@click.option("--render", "render", type=click.Choice(["drt", "census"]), multiple=True,
+              help="Render the publishable exports for this tool (repeatable): `drt` writes a"
+                   " drt project (OUT/drt), `census` Census GitLink syncs (OUT/census/syncs).")
+@click.option("--select", "select", multiple=True, metavar="EXPORT",
+              help="Evaluate only this export (repeatable). [default: every declared export]")
+@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
+              default=Path("registry"), show_default=True, help="The registry directory.")
+@click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=Path(), show_default=True, help="The dbt project.")
+@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The DuckDB warehouse. [default: $SYNCGOV_WAREHOUSE or .warehouse/syncgov.duckdb]")
+@click.option("--drt-profile", default="syncgov", show_default=True,
+              help="The ~/.drt/profiles.yml profile the rendered drt project reads the"
+                   " warehouse through.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for people; json prints index.json.")
+@handle_errors
+def export_command(target_dir: Path | None, out_dir: Path | None, render: tuple[str, ...],
+                   select: tuple[str, ...], registry_dir: Path, project_dir: Path,
+                   warehouse: Path | None, drt_profile: str, fmt: str) -> None:
+    """Gate each reverse-ETL export and publish the ones that pass.
+
+    For every export in registry/exports.yml the gate reads the dbt artifacts (tests on the
+    export model and its upstream state models, source freshness), the control models
+    (domain status, unreconciled batches, quarantine ratio, open conflicts on exported fields,
+    drift), the row count against the previous publication and the registry lint — and
+    enforces again that no field goes back to its system of record and nothing goes above the
+    target's clearance. A domain that is not current applies its degradation rule:
+    pause_downstream blocks, queue holds, degrade_to_batch warns and slows the schedule, retry
+    blocks until the next attempt.
+
+    Writes OUT/manifests/EXPORT.json (schema: governance/schemas/export-manifest.v1.json) and
+    OUT/index.json, renders publishable and warn exports (never a blocked one as runnable),
+    and appends one row per export to audit.sync_export_log in the warehouse. Each manifest's
+    batch names the window of changed rows (watermark_from, watermark_to] to deliver.
+
+    Run it after `dbt build` and `dbt source freshness`. Exit codes: 0 every export is
+    publishable or warn, 1 at least one is blocked, 2 unreadable input or bad usage.
+    """
+    project = project_dir.resolve()
+    target = target_dir if target_dir is not None else project / "target"
+    run = run_exports(
+        ExportOptions(
+            project_dir=project,
+            registry_dir=registry_dir,
+            target_dir=target,
+            warehouse=warehouse or default_warehouse(),
+            out_dir=out_dir if out_dir is not None else target / "exports",
+            render=render,
+            select=select,
+            render_options=RenderOptions(drt_profile=drt_profile),
+        ),
+        progress=lambda msg: click.echo(f"syncgov export: {msg}", err=True),
+    )
+    if fmt == "json":
+        click.echo(run.index_path.read_text(), nl=False)
+    else:
+        click.echo(format_run(run))
+    if run.blocked:
+        raise SystemExit(1)
+
+
+def format_run(run: ExportRun) -> str:
+    """One line per export with its verdict, then its reasons and where it was rendered."""
+    lines = []
+    for o in run.outcomes:
+        lines.append(f"{VERDICT_MARK[o.verdict]} {o.export_id:<34} -> {o.target:<30}"
+                     f" {o.rows_current:>8,} rows, {o.batch.rows_in_batch:,} in batch")
+        for r in o.reasons:
+            mark = "block" if r.status == "block" else "warn "
+            lines.append(f"          {mark} {r.check}: {r.message}")
+        if o.verdict != "blocked" and o.effective_schedule:
+            lines.append(f"          schedule `{o.effective_schedule}`")
+        for name, rendering in o.rendered.items():
+            where = rendering.path if rendering.path else "-"
+            note = f" ({rendering.reason})" if rendering.reason else ""
+            lines.append(f"          {name}: {where}{note}")
+    counts = json.loads(run.index_path.read_text())["summary"]
+    lines.append(f"syncgov export: {counts['publishable']} publishable, {counts['warn']} warn,"
+                 f" {counts['blocked']} blocked; manifests in {run.out_dir}")
+    return "\n".join(lines)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(export_command)

@@ -1,0 +1,149 @@
+"""The dbt artifacts an export gate reads: the graph (manifest.json), what the latest invocation
+did to each node (run_results.json) and how fresh each source was (sources.json)."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from governance.errors import InputError
+from governance.registry.loader import paused_gc
+
+TEST_TYPES = ("test", "unit_test")
+
+
+@dataclass(frozen=True)
+class NodeRun:
+    status: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class SourceFreshness:
+    unique_id: str
+    status: str  # pass, warn, error, runtime error
+    age_seconds: float | None
+    error_after: str | None
+
+
+@dataclass
+class DbtArtifacts:
+    manifest: dict[str, Any]
+    runs: dict[str, NodeRun]
+    freshness: dict[str, SourceFreshness] | None
+    invocation_id: str | None = None
+    run_results_generated_at: datetime | None = None
+    sources_generated_at: datetime | None = None
+    _upstream: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def package(self) -> str:
+        return self.manifest.get("metadata", {}).get("project_name") or "syncgov"
+
+    def model_id(self, model: str) -> str:
+        return f"model.{self.package}.{model}"
+
+    def node(self, unique_id: str) -> dict[str, Any] | None:
+        return (self.manifest.get("nodes", {}).get(unique_id)
+                or self.manifest.get("sources", {}).get(unique_id))
+
+    def upstream(self, unique_id: str) -> frozenset[str]:
+        """Every node the given one depends on, transitively (not itself)."""
+        if unique_id not in self._upstream:
+            parents = self.manifest.get("parent_map", {})
+            seen: set[str] = set()
+            queue = deque(parents.get(unique_id, ()))
+            while queue:
+                node = queue.popleft()
+                if node in seen:
+                    continue
+                seen.add(node)
+                queue.extend(parents.get(node, ()))
+            self._upstream[unique_id] = frozenset(seen)
+        return self._upstream[unique_id]
+
+    @cached_property
+    def _tests_by_node(self) -> dict[str, tuple[str, ...]]:
+        children = self.manifest.get("child_map", {})
+        return {node: tuple(c for c in kids if c.split(".", 1)[0] in TEST_TYPES)
+                for node, kids in children.items()}
+
+    def tests_on(self, nodes: set[str] | frozenset[str]) -> list[str]:
+        """Data and unit tests attached to any of `nodes`, sorted."""
+        found: set[str] = set()
+        for node in nodes:
+            found.update(self._tests_by_node.get(node, ()))
+        return sorted(found)
+
+    def is_state_model(self, unique_id: str) -> bool:
+        node = self.manifest.get("nodes", {}).get(unique_id) or {}
+        return node.get("resource_type") == "model" and "state" in node.get("fqn", [])
+
+    def source_domain(self, unique_id: str) -> str | None:
+        meta = (self.manifest.get("sources", {}).get(unique_id) or {}).get("meta") or {}
+        return meta.get("domain")
+
+
+def _read(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with paused_gc():
+            data = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise InputError(f"{path} not found: {what}") from exc
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a dbt artifact (the top level is not an object)")
+    return data
+
+
+def _generated_at(data: dict[str, Any]) -> datetime | None:
+    text = (data.get("metadata") or {}).get("generated_at")
+    if not text:
+        return None
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def load_artifacts(target_dir: Path) -> DbtArtifacts:
+    """Read the artifacts of `target_dir`. manifest.json and run_results.json are required
+    (InputError otherwise); without sources.json freshness is unknown and the gate says so."""
+    manifest = _read(target_dir / "manifest.json", "run `dbt build` first")
+    for section in ("nodes", "sources", "parent_map", "child_map"):
+        if not isinstance(manifest.get(section), dict):
+            raise InputError(f"{target_dir / 'manifest.json'}: not a dbt manifest (no `{section}`)")
+    results = _read(target_dir / "run_results.json", "run `dbt build` first")
+    runs: dict[str, NodeRun] = {}
+    for result in results.get("results") or []:
+        try:
+            runs[result["unique_id"]] = NodeRun(str(result["status"]), result.get("message"))
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"{target_dir / 'run_results.json'}: a result without"
+                             f" unique_id or status ({exc})") from exc
+    freshness: dict[str, SourceFreshness] | None = None
+    sources_generated_at = None
+    sources_path = target_dir / "sources.json"
+    if sources_path.exists():
+        sources = _read(sources_path, "run `dbt source freshness`")
+        sources_generated_at = _generated_at(sources)
+        freshness = {}
+        for result in sources.get("results") or []:
+            error_after = (result.get("criteria") or {}).get("error_after") or {}
+            threshold = (f"{error_after['count']} {error_after['period']}"
+                         if error_after.get("count") is not None else None)
+            freshness[result["unique_id"]] = SourceFreshness(
+                result["unique_id"], str(result["status"]),
+                result.get("max_loaded_at_time_ago_in_s"), threshold)
+    return DbtArtifacts(
+        manifest=manifest,
+        runs=runs,
+        freshness=freshness,
+        invocation_id=(results.get("metadata") or {}).get("invocation_id"),
+        run_results_generated_at=_generated_at(results),
+        sources_generated_at=sources_generated_at,
+    )

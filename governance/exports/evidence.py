@@ -1,0 +1,117 @@
+"""What the warehouse says about an export's inputs: domain health, open conflicts, and the
+export model's size and newest change. Small reads only: aggregates the database computes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from governance.errors import InputError
+
+HEALTH_COLUMNS = ("domain", "status", "reason", "last_success_at", "staleness_minutes",
+                  "rows_landed", "quarantined", "unreconciled_batches", "drifted_keys")
+
+
+@dataclass(frozen=True)
+class DomainHealth:
+    """A `domain` row of control.sync_health (as of the dbt build that computed it)."""
+
+    domain: str
+    status: str
+    reason: str | None
+    last_success_at: datetime | None
+    staleness_minutes: float | None
+    rows_landed: int
+    quarantined: int
+    unreconciled_batches: int
+    drifted_keys: int
+
+    @property
+    def quarantine_ratio(self) -> float:
+        return self.quarantined / self.rows_landed if self.rows_landed else 0.0
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    exists: bool
+    rows: int
+    max_cursor: datetime | None
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class WarehouseEvidence:
+    """Reads the control models and export models of a DuckDB warehouse, each at most once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._stats: dict[tuple[str, str, str], ModelStats] = {}
+        self._after: dict[tuple[str, str, str, datetime | None], int] = {}
+
+    @classmethod
+    def connect(cls, path: Path) -> WarehouseEvidence:
+        if not path.exists():
+            raise InputError(f"{path}: warehouse not found (run `syncgov simulate` and"
+                             " `dbt build`, or pass --warehouse)")
+        try:
+            return cls(duckdb.connect(str(path)))
+        except duckdb.Error as exc:
+            raise InputError(f"{path}: cannot open the warehouse ({exc})") from exc
+
+    def close(self) -> None:
+        self.con.close()
+
+    def _relation_exists(self, schema: str, name: str) -> bool:
+        return bool(self.con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name]).fetchone()[0])
+
+    def domain_health(self) -> dict[str, DomainHealth]:
+        if not self._relation_exists("control", "sync_health"):
+            raise InputError("control.sync_health is not in the warehouse: run `dbt build`")
+        rows = self.con.execute(
+            f"select {', '.join(HEALTH_COLUMNS)} from control.sync_health where level = 'domain'"
+        ).fetchall()
+        return {
+            r[0]: DomainHealth(r[0], r[1], r[2], r[3],
+                               None if r[4] is None else float(r[4]),
+                               int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0))
+            for r in rows
+        }
+
+    def open_conflicts(self) -> dict[tuple[str, str], int]:
+        """Open conflicts per (domain, field)."""
+        if not self._relation_exists("control", "sync_conflicts"):
+            raise InputError("control.sync_conflicts is not in the warehouse: run `dbt build`")
+        return {(d, f): int(n) for d, f, n in self.con.execute(
+            "select domain, field, count(*) from control.sync_conflicts"
+            " where status = 'open' group by domain, field").fetchall()}
+
+    def model_stats(self, schema: str, name: str, cursor: str) -> ModelStats:
+        key = (schema, name, cursor)
+        if key not in self._stats:
+            if not self._relation_exists(schema, name):
+                self._stats[key] = ModelStats(False, 0, None)
+            else:
+                rows, newest = self.con.execute(
+                    f"select count(*), max({quote(cursor)}) from {quote(schema)}.{quote(name)}"
+                ).fetchone()
+                self._stats[key] = ModelStats(True, int(rows), newest)
+        return self._stats[key]
+
+    def rows_after(self, schema: str, name: str, cursor: str, moment: datetime | None) -> int:
+        """Rows whose cursor is after `moment` (all rows when it is None)."""
+        stats = self.model_stats(schema, name, cursor)
+        if not stats.exists or moment is None:
+            return stats.rows
+        key = (schema, name, cursor, moment)
+        if key not in self._after:
+            self._after[key] = int(self.con.execute(
+                f"select count(*) from {quote(schema)}.{quote(name)} where {quote(cursor)} > ?",
+                [moment]).fetchone()[0])
+        return self._after[key]

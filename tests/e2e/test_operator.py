@@ -1,9 +1,8 @@
 """The operator surface on a real warehouse: status, metrics, impact, contracts and the report
 read what a real simulate + `dbt build` produced, and say the same as the control tables.
 
-One warehouse per module (two builds, so the health history has two observations). The only
-hand-made data is `audit.sync_export_log` in a copy of that warehouse: a fixture of the table
-contract the export gates (issue 5) write, used to check that verdicts are read and shown.
+One warehouse per module (two builds, so the health history has two observations), then
+`dbt source freshness` and `syncgov export`, so the export verdicts shown are the gates' own.
 """
 
 from __future__ import annotations
@@ -46,6 +45,11 @@ def built(project_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Wareho
     wh.dbt("build")
     wh.simulate(batches=1, faults=DEMO_FAULTS, append=True)
     wh.dbt("build")
+    wh.dbt("source", "freshness", check=False)  # a stale source is what the gates must see
+    gated = invoke("export", "--target-dir", str(wh.target), "--out", str(wh.root / "exports"),
+                   "--warehouse", str(wh.path), "--project-dir", str(project_dir),
+                   "--registry", str(project_dir / "registry"))
+    assert gated.exit_code in (0, 1), gated.output
     # a project directory whose target/ is this warehouse's (impact and report read it there)
     (wh.root / "project").mkdir()
     (wh.root / "project" / "target").symlink_to(wh.target)
@@ -54,6 +58,13 @@ def built(project_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Wareho
 
 def invoke(*args: str):
     return CliRunner().invoke(main, list(args))
+
+
+def latest_verdicts(wh: Warehouse) -> dict[str, str]:
+    """The oracle for verdicts: the newest row per export in the gates' own audit table."""
+    return dict(wh.query(
+        "select export_id, verdict from audit.sync_export_log"
+        " qualify row_number() over (partition by export_id order by evaluated_at desc) = 1"))
 
 
 def domain_health(wh: Warehouse) -> dict[str, tuple]:
@@ -75,8 +86,22 @@ def test_status_json_says_what_sync_health_says(built: Warehouse) -> None:
     flows = {f["flow"]: f["status"] for d in document["domains"] for f in d["flows"]}
     assert flows == dict(built.query(
         "select flow, status from control.sync_health where level = 'flow'"))
-    # every declared export shows, not evaluated: this warehouse has no export log
-    assert {e["export_id"]: e["verdict"] for e in document["exports"]} == {
+    # every declared export shows with the verdict its gate recorded last
+    verdicts = latest_verdicts(built)
+    assert sorted(verdicts) == ["helpdesk_customers", "procurement_supplier_risk",
+                                "storefront_product_availability"]
+    assert set(verdicts.values()) <= {"publishable", "warn", "blocked"}
+    assert {e["export_id"]: e["verdict"] for e in document["exports"]} == verdicts
+
+
+def test_exports_without_an_export_log_are_not_evaluated(built: Warehouse, tmp_path: Path) -> None:
+    copy = tmp_path / "syncgov.duckdb"
+    shutil.copy(built.path, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("drop table audit.sync_export_log")
+    con.close()
+    result = invoke("status", "--warehouse", str(copy), "--format", "json")
+    assert {e["export_id"]: e["verdict"] for e in json.loads(result.output)["exports"]} == {
         "helpdesk_customers": "not_evaluated", "storefront_product_availability": "not_evaluated",
         "procurement_supplier_risk": "not_evaluated"}
 
@@ -157,48 +182,41 @@ def test_metrics_parse_and_match_the_control_tables(built: Warehouse, tmp_path: 
         "select domain, period_days, attainment from control.sync_slo_attainment")}
     verdicts = [(lab["export"], lab["verdict"]) for lab, v in samples["syncgov_export_verdict"]
                 if v == 1.0]
-    assert sorted(verdicts) == [("helpdesk_customers", "not_evaluated"),
-                                ("procurement_supplier_risk", "not_evaluated"),
-                                ("storefront_product_availability", "not_evaluated")]
+    assert sorted(verdicts) == sorted(latest_verdicts(built).items())
 
 
-# -- export verdicts, from a fixture of audit.sync_export_log --------------------------------
+# -- export verdicts: a later evaluation is what every surface shows -------------------------
 
 
 @pytest.fixture
 def with_export_log(built: Warehouse, tmp_path: Path) -> Path:
-    """A copy of the warehouse with the export log the gates (issue 5) will write."""
+    """A copy of the warehouse in which the helpdesk export was evaluated once more, an hour
+    after the gates ran, with a verdict and reason of its own."""
     copy = tmp_path / "syncgov.duckdb"
     shutil.copy(built.path, copy)
     con = duckdb.connect(str(copy))
     con.execute("""
-        create schema if not exists audit;
-        create table audit.sync_export_log (
-            export_id varchar, evaluated_at timestamp, verdict varchar, reasons varchar,
-            batch_id varchar, watermark_from timestamp, watermark_to timestamp,
-            rows_current bigint, rows_previous bigint, manifest_path varchar);
-        insert into audit.sync_export_log values
-          ('helpdesk_customers', '2026-11-24 08:00:00', 'publishable', '[]', 'b1',
-           null, null, 100, 100, 'm1.json'),
-          ('helpdesk_customers', '2026-11-24 09:00:00', 'blocked',
+        insert into audit.sync_export_log (export_id, evaluated_at, verdict, reasons, batch_id,
+            watermark_from, watermark_to, rows_current, rows_previous, manifest_path)
+        select 'helpdesk_customers', max(evaluated_at) + interval 1 hour, 'blocked',
            '[{"check": "upstream_fresh", "observed": 82, "threshold": 60,
               "message": "customer is delayed: crm__accounts 82 min old, SLO 60 min"}]',
-           'b2', null, null, 100, 100, 'm2.json'),
-          ('storefront_product_availability', '2026-11-24 09:00:00', 'warn',
-           '[{"check": "row_change", "observed": 0.3, "threshold": 0.5,
-              "message": "row count changed by 30 %"}]', 'b3', null, null, 130, 100, 'm3.json');
+           'b2', null, null, 100, 100, 'm2.json'
+        from audit.sync_export_log
     """)
     con.close()
     return copy
 
 
-def test_latest_export_verdict_is_shown_with_its_reasons(with_export_log: Path) -> None:
+def test_latest_export_verdict_is_shown_with_its_reasons(built: Warehouse,
+                                                         with_export_log: Path) -> None:
     result = invoke("status", "--warehouse", str(with_export_log), "--format", "json")
     exports = {e["export_id"]: e for e in json.loads(result.output)["exports"]}
-    assert exports["helpdesk_customers"]["verdict"] == "blocked"  # the latest, not the first
+    assert exports["helpdesk_customers"]["verdict"] == "blocked"  # the latest evaluation
     assert exports["helpdesk_customers"]["reasons"][0]["check"] == "upstream_fresh"
-    assert exports["storefront_product_availability"]["verdict"] == "warn"
-    assert exports["procurement_supplier_risk"]["verdict"] == "not_evaluated"
+    gated = latest_verdicts(built)
+    for export in ("storefront_product_availability", "procurement_supplier_risk"):
+        assert exports[export]["verdict"] == gated[export]
     metrics = invoke("metrics", "--warehouse", str(with_export_log)).output
     assert ('syncgov_export_verdict{domain="customer",export="helpdesk_customers",'
             'system="helpdesk",verdict="blocked"} 1.0') in metrics
@@ -364,7 +382,9 @@ def test_report_renders_in_chromium(built: Warehouse, tmp_path: Path) -> None:
             shown = {cards.nth(i).get_attribute("data-domain"):
                      cards.nth(i).get_attribute("data-status") for i in range(cards.count())}
             assert shown == expected
-            assert page.locator("#exports-table tr[data-export]").count() == 3
+            rows = page.locator("#exports-table tr[data-export]")
+            assert {rows.nth(i).get_attribute("data-export"): rows.nth(i).get_attribute(
+                "data-verdict") for i in range(rows.count())} == latest_verdicts(built)
             assert page.locator("#review-table tr[data-domain]").count() == len(expected)
             unhealthy = sorted(d for d, s in expected.items() if s != "current")
             impact_rows = page.locator("#impact-table tr[data-domain]")

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from bench.measure import Sample, machine, measure
+from bench.measure import Figure, Sample, machine, measure
 from governance.exports.publish import ExportOptions, run_exports
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,6 +88,67 @@ def generate_registry(work: Path, n: int) -> Path:
     return registry
 
 
+def measure_exports(work: Path, *, exports: int, events: int, entities: int,
+                    repeat: int) -> dict:
+    """Build (or reuse) the warehouse in `work`, then time `syncgov export` over `exports`
+    generated exports `repeat` times as a command and `repeat` times in-process."""
+    work.mkdir(parents=True, exist_ok=True)
+    warehouse, target = build_warehouse(work, events, entities)
+    registry = generate_registry(work, exports)
+    out = work / "exports"
+    cmd = [str(BIN / "syncgov"), "export", "--project-dir", str(REPO), "--registry",
+           str(registry), "--target-dir", str(target), "--warehouse", str(warehouse), "--out",
+           str(out), "--render", "drt", "--render", "census", "--format", "json"]
+    samples, load = [], []
+    for i in range(repeat):
+        load.append(os.getloadavg()[0])
+        samples.append(run_export(cmd, work))
+        print(f"bench: run {i + 1}: {samples[-1].seconds:.2f}s,"
+              f" peak RSS {samples[-1].peak_rss_mib:.0f} MiB", file=sys.stderr)
+    # the same work in-process, without interpreter start-up and imports
+    options = ExportOptions(project_dir=REPO, registry_dir=registry, target_dir=target,
+                            warehouse=warehouse, out_dir=out, render=("drt", "census"))
+    in_process = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run_exports(options)
+        in_process.append(time.perf_counter() - start)
+    index = json.loads((out / "index.json").read_text())
+    return {
+        "exports": exports,
+        "events": events,
+        "entities": entities,
+        "median_seconds": round(statistics.median(s.seconds for s in samples), 2),
+        "min_seconds": round(min(s.seconds for s in samples), 2),
+        "peak_rss_mib": round(max(s.peak_rss_mib for s in samples)),
+        "in_process_median_seconds": round(statistics.median(in_process), 2),
+        "runs": len(samples),
+        "verdicts": index["summary"],
+        "audit_log_rows": _count(warehouse),
+        "load_average_1m": [round(x, 1) for x in load],
+        "machine": machine(),
+        "command": f"syncgov export --render drt --render census ({exports} exports)",
+    }
+
+
+def bench(repeat: int, work: Path) -> list[Figure]:
+    """`make bench`'s export section (bench/run.py): 500 exports over 10M events."""
+    result = measure_exports(work / "export", exports=500, events=10_000_000,
+                             entities=200_000, repeat=repeat)
+    size = f"{result['exports']} exports, {result['events'] // 1_000_000}M events"
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result["verdicts"].items()) if n)
+    command = "python -m bench.bench_export --exports 500 --events 10000000"
+    return [
+        Figure("export", size, "syncgov export: gates, 500 manifests, drt + Census renderings,"
+               " audit log (whole command)", result["median_seconds"],
+               result["peak_rss_mib"], result["runs"], command,
+               f"verdicts: {verdicts}; Python start-up included"),
+        Figure("export", size, "the same, in-process (run_exports)",
+               result["in_process_median_seconds"], result["peak_rss_mib"], result["runs"],
+               command, "without interpreter start-up and imports"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exports", type=int, default=500)
@@ -97,44 +158,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-export-"))
-    work.mkdir(parents=True, exist_ok=True)
-    warehouse, target = build_warehouse(work, args.events, args.entities)
-    registry = generate_registry(work, args.exports)
-    out = work / "exports"
-    cmd = [str(BIN / "syncgov"), "export", "--project-dir", str(REPO), "--registry",
-           str(registry), "--target-dir", str(target), "--warehouse", str(warehouse), "--out",
-           str(out), "--render", "drt", "--render", "census", "--format", "json"]
-    samples, load = [], []
-    for i in range(args.repeat):
-        load.append(os.getloadavg()[0])
-        samples.append(run_export(cmd, work))
-        print(f"bench: run {i + 1}: {samples[-1].seconds:.2f}s,"
-              f" peak RSS {samples[-1].peak_rss_mib:.0f} MiB", file=sys.stderr)
-    # the same work in-process, without interpreter start-up and imports
-    options = ExportOptions(project_dir=REPO, registry_dir=registry, target_dir=target,
-                            warehouse=warehouse, out_dir=out, render=("drt", "census"))
-    in_process = []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        run_exports(options)
-        in_process.append(time.perf_counter() - start)
-    index = json.loads((out / "index.json").read_text())
-    rows = _count(warehouse)
-    print(json.dumps({
-        "exports": args.exports,
-        "events": args.events,
-        "entities": args.entities,
-        "median_seconds": round(statistics.median(s.seconds for s in samples), 2),
-        "min_seconds": round(min(s.seconds for s in samples), 2),
-        "peak_rss_mib": round(max(s.peak_rss_mib for s in samples)),
-        "in_process_median_seconds": round(statistics.median(in_process), 2),
-        "runs": len(samples),
-        "verdicts": index["summary"],
-        "audit_log_rows": rows,
-        "load_average_1m": [round(x, 1) for x in load],
-        "machine": machine(),
-        "command": "syncgov export --render drt --render census (500 exports)",
-    }, indent=2))
+    print(json.dumps(measure_exports(work, exports=args.exports, events=args.events,
+                                     entities=args.entities, repeat=args.repeat), indent=2))
 
 
 def run_export(cmd: list[str], cwd: Path) -> Sample:

@@ -27,6 +27,7 @@ from governance.exports.manifest import validation_errors
 from governance.simulate.faults import FaultRates
 from tests.e2e.conftest import Warehouse
 from tests.e2e.postgres_server import PostgresServer, postgres_server
+from tests.export_log_contract import CONTRACT_TYPES
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exports_postgres")]
 
@@ -328,10 +329,4 @@ def test_every_verdict_is_in_the_audit_log(journey: Journey) -> None:
     types = dict(journey.warehouse.query(
         "select column_name, data_type from information_schema.columns"
         " where table_schema = 'audit' and table_name = 'sync_export_log'"))
-    assert {k: types[k] for k in ("export_id", "evaluated_at", "verdict", "reasons", "batch_id",
-                                  "watermark_from", "watermark_to", "rows_current",
-                                  "rows_previous", "manifest_path")} == {
-        "export_id": "VARCHAR", "evaluated_at": "TIMESTAMP", "verdict": "VARCHAR",
-        "reasons": "VARCHAR", "batch_id": "VARCHAR", "watermark_from": "TIMESTAMP",
-        "watermark_to": "TIMESTAMP", "rows_current": "BIGINT", "rows_previous": "BIGINT",
-        "manifest_path": "VARCHAR"}
+    assert {k: types[k] for k in CONTRACT_TYPES} == CONTRACT_TYPES

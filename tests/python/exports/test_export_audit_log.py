@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from governance.exports import audit_log
+from tests.export_log_contract import CONTRACT_TYPES
 
 T0 = datetime(2026, 11, 24, 10, 0)
 
@@ -29,13 +30,7 @@ def test_the_table_has_the_contract_columns() -> None:
     types = dict(con.execute(
         "select column_name, data_type from information_schema.columns"
         " where table_schema = 'audit' and table_name = 'sync_export_log'").fetchall())
-    assert {k: types[k] for k in ("export_id", "evaluated_at", "verdict", "reasons", "batch_id",
-                                  "watermark_from", "watermark_to", "rows_current",
-                                  "rows_previous", "manifest_path")} == {
-        "export_id": "VARCHAR", "evaluated_at": "TIMESTAMP", "verdict": "VARCHAR",
-        "reasons": "VARCHAR", "batch_id": "VARCHAR", "watermark_from": "TIMESTAMP",
-        "watermark_to": "TIMESTAMP", "rows_current": "BIGINT", "rows_previous": "BIGINT",
-        "manifest_path": "VARCHAR"}
+    assert {k: types[k] for k in CONTRACT_TYPES} == CONTRACT_TYPES
 
 
 def test_an_older_table_gains_the_missing_columns() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from governance.control_tables import ExportEvaluation
 from governance.registry import RegistryFile
+from governance.rules.references import export_field
 
 Registry = dict[str, RegistryFile]
 NOT_EVALUATED = "not_evaluated"
@@ -43,13 +44,9 @@ class ExportVerdict:
 
 def export_domains(export: dict) -> tuple[str, ...]:
     """The export's own domain first, then every other domain a field mapping reads from."""
-    found = [export["domain"]]
-    for source in (export.get("fields") or {}).values():
-        if isinstance(source, str) and "." in source:
-            domain = source.split(".", 1)[0]
-            if domain not in found:
-                found.append(domain)
-    return tuple(found)
+    mapped = (export_field(export, ref)[0] for ref in (export.get("fields") or {}).values()
+              if isinstance(ref, str))
+    return tuple(dict.fromkeys([export["domain"], *mapped]))
 
 
 def export_verdicts(registry: Registry, log: dict[str, ExportEvaluation] | None,

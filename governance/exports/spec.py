@@ -94,9 +94,7 @@ class ExportSpec:
     @property
     def domains(self) -> tuple[str, ...]:
         """The export's domain and every other domain a mapped field comes from."""
-        seen = [self.domain]
-        seen += [f.domain for f in self.fields if f.domain not in seen]
-        return tuple(dict.fromkeys(seen))
+        return tuple(dict.fromkeys([self.domain, *(f.domain for f in self.fields)]))
 
     @property
     def delete_behaviour(self) -> str:

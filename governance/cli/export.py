@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
+from governance.cli.options import registry_option
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.exports.renderers import RenderOptions
 from governance.warehouse import default_warehouse
@@ -27,8 +28,7 @@ VERDICT_MARK = {"publishable": "ok     ", "warn": "warn   ", "blocked": "BLOCKED
                    " drt project (OUT/drt), `census` Census GitLink syncs (OUT/census/syncs).")
 @click.option("--select", "select", multiple=True, metavar="EXPORT",
               help="Evaluate only this export (repeatable). [default: every declared export]")
-@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
-              default=Path("registry"), show_default=True, help="The registry directory.")
+@registry_option
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=Path(), show_default=True, help="The dbt project.")
 @click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,

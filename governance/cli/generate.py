@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
+from governance.cli.options import registry_option
 from governance.generate import GENERATED, stale_files, write
 
 
 @click.command("generate")
 @click.option("--check", is_flag=True,
               help="Change nothing; exit 1 and name the files that differ from the registry.")
-@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
-              default=Path("registry"), show_default=True, help="The registry directory.")
+@registry_option
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=Path(), show_default=True, help="The dbt project to write into.")
 @handle_errors

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
-from governance.cli.options import DateParam
+from governance.cli.options import registry_option, today_option
 from governance.errors import InputError, UsageError
 from governance.formatters import FORMATTERS
 from governance.lint import fails, lint, load_manifest, parse_project
@@ -29,8 +29,7 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 @click.command("lint")
-@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
-              default=Path("registry"), show_default=True, help="The registry directory.")
+@registry_option
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATTERS)), default="text",
               show_default=True, help="text for people, github for PR annotations, sarif for code scanning,"
                    " junit for CI dashboards, json for tools.")
@@ -38,8 +37,7 @@ def _emit(text: str, output: Path | None) -> None:
               help="Write the report here instead of standard output.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding is at least this severe.")
-@click.option("--today", type=DateParam(), default=None,
-              help="Judge review dates as of this day (deterministic CI). [default: today]")
+@today_option
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="dbt project whose target/manifest.json is checked against the registry"
                    " (skipped when it has not been parsed or built). [default: the registry's"
@@ -90,8 +88,7 @@ def explain_command(rule_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(SCHEDULE_FORMATS), default="json",
               show_default=True, help="json for tools, crontab for a server, github-actions for a"
                                       " scheduled workflow.")
-@click.option("--registry", "registry_dir", type=click.Path(path_type=Path),
-              default=Path("registry"), show_default=True, help="The registry directory.")
+@registry_option
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The dbt project the crontab changes into. [default: the registry's parent]")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,

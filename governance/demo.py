@@ -134,8 +134,9 @@ def run_demo(
         controls = _read_controls(con)
     finally:
         con.close()
-    # every landed row has exactly one disposition; all but the duplicates were staged
+    # every landed row has exactly one disposition; all but the later deliveries were staged
     landed = sum(controls["dispositions"].values())
+    later_deliveries = sum(controls["dispositions"].get(k, 0) for k in ("duplicate", "duplicate_conflict"))
 
     echo("then: syncgov export gates the reverse-ETL exports and renders the publishable ones"
          " as a drt project")
@@ -152,7 +153,7 @@ def run_demo(
         warehouse=warehouse,
         seconds=time.monotonic() - started,
         landed_rows=landed,
-        staged_events=landed - controls["dispositions"].get("duplicate", 0),
+        staged_events=landed - later_deliveries,
         state_rows=state_rows,
         quarantine=quarantine,
         build=build,

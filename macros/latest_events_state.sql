@@ -95,12 +95,16 @@ contenders as (
 
 winners as (
 
-    -- On a full tie (the same event again) the stored row wins: nothing is rewritten.
+    -- The same event in a delivery that precedes the stored one (a late commit stamped
+    -- earlier, which staging staged in its place) replaces it; on a full tie (the same
+    -- delivery again) the stored row wins: nothing is rewritten.
     select *
     from contenders
     qualify row_number() over (
         partition by {{ key }}
-        order by _source_event_at desc, _is_deleted desc, _event_id desc, _is_stored desc
+        order by
+            _source_event_at desc, _is_deleted desc, _event_id desc,
+            _loaded_at asc, _sync_batch_id asc, _is_stored desc
     ) = 1
 
 ),

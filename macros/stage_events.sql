@@ -1,23 +1,73 @@
 {#-
-    Stage one landing table: keep the first delivery of every event, cast the raw strings to
-    their types, and flag invalid events with a reason code instead of dropping them.
+    Stage one landing table: keep the canonical delivery of every event, parse the raw strings
+    strictly into their types, and give every invalid event a reason code instead of dropping it.
 
     columns: list of [source column, staged name, type]; the first `key_count` are the key.
     enums: staged name -> accepted values. non_negative: staged names that must be >= 0.
     derived_key: [name, sql] adds a single-column key built from the staged key columns.
 
-    Incremental: only events loaded since the newest staged load (minus the lookback) are read,
-    and an event id already staged is never staged again, so a redelivery is a duplicate, not
-    a second event. With `var('sync_replay_from')` set, every event loaded since then is
-    deleted (pre-hook) and staged again under the current rules. Invalid events stay in this table with `_quarantine_reason` set; states
-    read only the valid ones, `stg__quarantine` lists the others.
+    What an incremental run reads is decided by batches, not by time. `stg__staged_batches`
+    records, per landing batch, how many of its rows had reached staging when it last looked;
+    a run reads every batch whose landed row count differs from that (new batches, batches
+    that grew, batches with rows that never reached staging), whatever their `_loaded_at`.
+    A batch committed days late, a re-sent batch or a loader with a skewed clock is therefore
+    staged by the next run, and a bogus future `_loaded_at` cannot freeze the table. The probe
+    is one count per batch; the rows read are those of the pending batches only.
+
+    Of an event's deliveries the canonical one is the first by `delivery_order()` (load time,
+    batch id, payload hash). An event already staged is staged again only when a delivery that
+    precedes the staged one arrives (a late commit stamped earlier); the model's unique key
+    `_event_id` makes that a replacement, so incremental runs converge to a full refresh.
+
+    With `var('sync_replay_from')` set, every event loaded since then is deleted (pre-hook) and
+    staged again under the current rules. Invalid events stay in this table with
+    `_quarantine_reason` set; states read only the valid ones, `stg__quarantine` lists them.
 -#}
 {% macro stage_events(source_name, table_name, columns, key_count=1, enums={}, non_negative=[], derived_key=none) %}
 {%- set keys = columns[:key_count] -%}
 {%- set payload = columns[key_count:] -%}
-{%- set lookback = var('sync_lookback_minutes') | int -%}
+{%- set landing_table = source_name ~ '__' ~ table_name -%}
+{%- set tolerance = var('sync_future_tolerance_minutes') | int -%}
+{%- set progress = syncgov.staged_batches_relation() -%}
 
-with landed as (
+with clock as (
+
+    select
+        {{ syncgov.sync_now() }} as staged_at,
+        {{ dbt.dateadd('minute', tolerance, syncgov.sync_now()) }} as future_limit
+
+),
+{%- if is_incremental() and not syncgov.replay_from() %}
+
+landed_batches as (
+
+    select
+        coalesce(_sync_batch_id, '∅') as batch_key,
+        count(*) as rows_landed
+    from {{ source(source_name, table_name) }}
+    group by coalesce(_sync_batch_id, '∅')
+
+),
+
+pending_batches as (
+
+    -- batches some of whose rows have not been seen reaching staging
+    select landed_batches.batch_key
+    from landed_batches
+    {%- if progress is not none %}
+    left join {{ progress }} as progress
+        on
+            progress.landing_table = '{{ landing_table }}'
+            and progress.batch_key = landed_batches.batch_key
+    where
+        progress.batch_key is null
+        or progress.rows_staged <> landed_batches.rows_landed
+    {%- endif %}
+
+),
+{%- endif %}
+
+landed as (
 
     select
         {%- for col in columns %}
@@ -28,51 +78,42 @@ with landed as (
         _op,
         _source_event_at,
         _loaded_at,
-        _sync_batch_id
+        _sync_batch_id,
+        -- an event without an id still gets a stable identity, so it is quarantined, not lost
+        {{ syncgov.sync_event_key(keys[0][0]) }} as _event_key,
+        {{ syncgov.payload_hash(source(source_name, table_name)) }} as _payload_hash
     from {{ source(source_name, table_name) }}
     {%- if is_incremental() and syncgov.replay_from() %}
     -- replay: everything loaded since the replay point is staged again (see replay_pre_hook)
     where _loaded_at >= {{ syncgov.replay_from() }}
     {%- elif is_incremental() %}
-    where _loaded_at > (
-        select {{ dbt.dateadd('minute', -lookback, "coalesce(max(_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
-        from {{ this }}
-    )
+    where coalesce(_sync_batch_id, '∅') in (select pending_batches.batch_key from pending_batches)
     {%- endif %}
-
-),
-
-identified as (
-
-    -- An event without an id still gets a stable identity, so it is quarantined, not lost.
-    select
-        *,
-        {{ syncgov.sync_event_key(keys[0][0]) }} as _event_key
-    from landed
 
 ),
 
 first_delivery as (
 
     select *
-    from identified
+    from landed
     qualify row_number() over (
         partition by _event_key
-        order by _loaded_at, _sync_batch_id
+        order by {{ syncgov.delivery_order() }}
     ) = 1
 
 ),
 
 new_events as (
 
-    select *
+    select first_delivery.*
     from first_delivery
     {%- if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as staged
-        where staged._event_id = first_delivery._event_key
-    )
+    left join {{ this }} as staged
+        on first_delivery._event_key = staged._event_id
+    where
+        staged._event_id is null
+        -- a delivery that precedes the staged one replaces it (unique key `_event_id`)
+        or {{ syncgov.delivery_precedes('first_delivery', 'staged') }}
     {%- endif %}
 
 ),
@@ -82,51 +123,65 @@ typed as (
     select
         {%- for col in columns %}
         {{ col[0] }} as {{ col[0] }}__raw,
-        {{ syncgov.try_cast(col[0], syncgov.sync_type(col[2])) }} as {{ col[1] }},
+        {{ syncgov.parse_value(col[0], col[2]) }} as {{ col[1] }},
         {%- endfor %}
         _event_key as _event_id,
         _event_id is null as _missing_event_id,
         _source_system,
         _op as _op__raw,
         lower(_op) as _op,
-        {{ syncgov.try_cast('_source_event_at', dbt.type_timestamp()) }} as _source_event_at,
+        {{ syncgov.parse_utc_timestamp('_source_event_at') }} as _source_event_at,
         _source_event_at as _source_event_at_raw,
         _loaded_at,
-        _sync_batch_id
+        _sync_batch_id,
+        _payload_hash
     from new_events
 
 ),
 
 {#- Every check once, in order: the first that fails names the reason and the evidence. -#}
-{%- set checks = [["_missing_event_id", "'null_event_id'", "'_event_id is null'"]] -%}
+{%- set ts = dbt.type_string() -%}
+{%- set checks = [
+    ["_missing_event_id", "null_event_id", "'_event_id is null'"],
+    ["_loaded_at is null", "null_loaded_at", "'_loaded_at is null'"],
+    ["_sync_batch_id is null", "null_batch_id", "'_sync_batch_id is null'"],
+    ["_source_system is null", "null_source_system", "'_source_system is null'"],
+    ["lower(_source_system) <> '" ~ source_name ~ "'", "wrong_source_system",
+        "'_source_system = ' || _source_system || ', expected " ~ source_name ~ "'"],
+    ["_loaded_at > clock.future_limit", "future_loaded_at",
+        "'_loaded_at = ' || cast(_loaded_at as " ~ ts ~ ") || ', after the build clock + " ~ tolerance ~ " min'"],
+] -%}
 {%- for col in keys -%}
-    {%- do checks.append([col[1] ~ " is null", "'null_key'", "'" ~ col[1] ~ " is null'"]) -%}
+    {%- do checks.append([col[1] ~ " is null", "null_key", "'" ~ col[1] ~ " is null'"]) -%}
 {%- endfor -%}
-{%- do checks.append(["_op is null or _op not in ('upsert', 'delete')", "'invalid_op'",
+{%- do checks.append(["_op is null or _op not in ('upsert', 'delete')", "invalid_op",
     "'_op = ' || coalesce(_op__raw, 'null')"]) -%}
-{%- do checks.append(["_source_event_at is null", "'unparseable_timestamp'",
+{%- do checks.append(["_source_event_at is null", "unparseable_timestamp",
     "'_source_event_at = ' || coalesce(_source_event_at_raw, 'null')"]) -%}
+{%- do checks.append(["_source_event_at > clock.future_limit", "future_event_at",
+    "'_source_event_at = ' || _source_event_at_raw || ', after the build clock + " ~ tolerance ~ " min'"]) -%}
 {%- for col in payload if col[2] != 'string' -%}
     {%- do checks.append(["_op = 'upsert' and " ~ col[0] ~ "__raw is not null and " ~ col[1] ~ " is null",
-        "'unparseable_" ~ ("timestamp" if col[2] in ("timestamp", "date") else "number") ~ "'",
+        "unparseable_" ~ ("timestamp" if col[2] in ("timestamp", "date") else "number"),
         "'" ~ col[1] ~ " = ' || " ~ col[0] ~ "__raw"]) -%}
 {%- endfor -%}
 {%- for name, accepted in enums.items() -%}
     {%- do checks.append(["_op = 'upsert' and " ~ name ~ " is not null and " ~ name ~ " not in ('" ~ accepted | join("', '") ~ "')",
-        "'invalid_enum'", "'" ~ name ~ " = ' || " ~ name]) -%}
+        "invalid_enum", "'" ~ name ~ " = ' || " ~ name]) -%}
 {%- endfor -%}
 {%- for name in non_negative -%}
-    {%- do checks.append(["_op = 'upsert' and " ~ name ~ " < 0", "'negative_quantity'",
-        "'" ~ name ~ " = ' || cast(" ~ name ~ " as " ~ dbt.type_string() ~ ")"]) -%}
+    {%- do checks.append(["_op = 'upsert' and " ~ name ~ " < 0", "negative_quantity",
+        "'" ~ name ~ " = ' || cast(" ~ name ~ " as " ~ ts ~ ")"]) -%}
 {%- endfor %}
 
 validated as (
 
     select
-        *,
+        typed.*,
+        clock.staged_at,
         case
             {%- for check in checks %}
-            when {{ check[0] }} then {{ check[1] }}
+            when {{ check[0] }} then '{{ check[1] }}'
             {%- endfor %}
         end as _quarantine_reason,
         case
@@ -135,6 +190,7 @@ validated as (
             {%- endfor %}
         end as _quarantine_detail
     from typed
+    cross join clock
 
 ),
 
@@ -154,9 +210,10 @@ final as (
         _source_event_at_raw,
         _loaded_at,
         _sync_batch_id,
+        _payload_hash,
         _quarantine_reason,
         _quarantine_detail,
-        {{ syncgov.sync_now() }} as _staged_at,
+        staged_at as _staged_at,
         '{{ invocation_id }}' as _dbt_invocation_id
     from validated
 
@@ -164,3 +221,39 @@ final as (
 
 select * from final
 {% endmacro %}
+
+
+{#- The reason codes `stage_events` can give, in the order it checks them. -#}
+{% macro quarantine_reasons() -%}
+    {{ return(['null_event_id', 'null_loaded_at', 'null_batch_id', 'null_source_system',
+               'wrong_source_system', 'future_loaded_at', 'null_key', 'invalid_op',
+               'unparseable_timestamp', 'future_event_at', 'unparseable_number', 'invalid_enum',
+               'negative_quantity']) }}
+{%- endmacro %}
+
+
+{#- `stg__staged_batches` when it exists (it is built after the staging models), else none. -#}
+{% macro staged_batches_relation() -%}
+    {%- if execute and is_incremental() -%}
+        {{ return(adapter.get_relation(database=this.database, schema=this.schema, identifier='stg__staged_batches')) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
+{#- Whether delivery `a` precedes delivery `b` in `delivery_order()` (nulls last). -#}
+{% macro delivery_precedes(a, b) -%}
+    (
+        ({{ a }}._loaded_at is not null and ({{ b }}._loaded_at is null or {{ a }}._loaded_at < {{ b }}._loaded_at))
+        or (
+            {{ a }}._loaded_at is not distinct from {{ b }}._loaded_at
+            and (
+                ({{ a }}._sync_batch_id is not null and ({{ b }}._sync_batch_id is null or {{ a }}._sync_batch_id < {{ b }}._sync_batch_id))
+                or (
+                    {{ a }}._sync_batch_id is not distinct from {{ b }}._sync_batch_id
+                    and {{ a }}._payload_hash < {{ b }}._payload_hash
+                )
+            )
+        )
+    )
+{%- endmacro %}

@@ -48,3 +48,41 @@
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) if parts else "''" }}
 {%- endmacro %}
+
+
+{#-
+    A hash of what one delivery says: every landed column besides the sync metadata (sorted by
+    lower-case name, so neither declaration order nor the engine's identifier case matters),
+    the op and the raw event time, null spelled '∅'.
+    Two deliveries of one event id with different hashes are a conflicting redelivery.
+-#}
+{% macro payload_hash(landing_relation) -%}
+    {%- set parts = [] -%}
+    {%- for col in syncgov.landed_payload_columns(landing_relation) + ['_op', '_source_event_at'] -%}
+        {%- do parts.append("coalesce(" ~ col ~ ", '∅')") -%}
+        {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+
+{#-
+    Which delivery of an event is the canonical one: the first landed, then the lower batch
+    id, then the lower payload hash, so neither arrival order nor physical row order decides.
+    Staging, the batch progress and the dispositions must agree on it, hence one macro.
+-#}
+{% macro delivery_order(loaded_at='_loaded_at', batch_id='_sync_batch_id', payload_hash='_payload_hash') -%}
+    {{ loaded_at }} asc nulls last, {{ batch_id }} asc nulls last, {{ payload_hash }} asc
+{%- endmacro %}
+
+
+{#- The landed columns of a landing relation that are not sync metadata, lower-case, sorted. -#}
+{% macro landed_payload_columns(landing_relation) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set metadata = ['_event_id', '_source_system', '_op', '_source_event_at', '_loaded_at', '_sync_batch_id'] -%}
+    {%- set names = [] -%}
+    {%- for col in adapter.get_columns_in_relation(landing_relation) -%}
+        {%- if col.name | lower not in metadata -%}{%- do names.append(col.name | lower) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(names | sort) }}
+{%- endmacro %}

@@ -43,7 +43,7 @@ def _print_summary(s: DemoSummary) -> None:
     click.echo("")
     click.echo(f"syncgov demo: finished in {s.seconds:.0f}s — warehouse {s.warehouse}")
     click.echo(f"  landed rows {s.landed_rows:,}; distinct events staged {s.staged_events:,}"
-               f" ({s.landed_rows - s.staged_events:,} duplicate deliveries dropped)")
+               f" ({s.landed_rows - s.staged_events:,} later deliveries of an event: duplicates and conflicting redeliveries)")
     click.echo("  state tables (rows / tombstones):")
     for table, (rows, deleted) in s.state_rows.items():
         click.echo(f"    {table:<16} {rows:>8,} / {deleted:,}")

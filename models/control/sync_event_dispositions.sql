@@ -1,25 +1,45 @@
 {#-
-    Every landed row gets exactly one disposition:
-      duplicate    a later delivery of an event id already landed
-      quarantined  the first delivery, invalid (with the reason)
-      applied      the first delivery, valid, and the event the state holds for its key now
-      superseded   the first delivery, valid, but a newer event for the key won
+    Every landed row gets exactly one disposition, each from a positive rule:
+      duplicate           a later delivery of an event, with the canonical delivery's payload
+      duplicate_conflict  a later delivery of an event whose payload differs (both hashes kept)
+      quarantined         the canonical delivery, staged, invalid (with the reason)
+      applied             the canonical delivery, staged, valid, and the event its key holds now
+      superseded          the canonical delivery, staged, valid, and its key holds a newer event
+      not_staged          the canonical delivery, but staging does not hold it: an event lost
+                          between landing and staging (an error: the disposition test fails)
+      unaccounted         staged and valid, yet its key holds neither it nor a newer event:
+                          state lost it (an error too)
+    The canonical delivery is the first by `delivery_order()`, as in staging.
 -#}
 
 {%- for t in var('sync_landing_tables') %}
 {%- set name = t.system ~ '__' ~ t.entity %}
 
-{{ 'with' if loop.first else ',' }} landed__{{ name }} as (
+{{ 'with' if loop.first else ',' }} identified__{{ name }} as (
 
     select
         _sync_batch_id,
         _loaded_at,
         {{ syncgov.sync_event_key(t.key_column) }} as event_key,
-        row_number() over (
-            partition by {{ syncgov.sync_event_key(t.key_column) }}
-            order by _loaded_at, _sync_batch_id
-        ) as delivery
+        {{ syncgov.payload_hash(source(t.system, t.entity)) }} as payload_hash
     from {{ source(t.system, t.entity) }}
+
+),
+
+landed__{{ name }} as (
+
+    select
+        *,
+        row_number() over (
+            partition by event_key
+            order by {{ syncgov.delivery_order(payload_hash='payload_hash') }}
+        ) as delivery,
+        first_value(payload_hash) over (
+            partition by event_key
+            order by {{ syncgov.delivery_order(payload_hash='payload_hash') }}
+            rows between unbounded preceding and unbounded following
+        ) as canonical_payload_hash
+    from identified__{{ name }}
 
 ),
 
@@ -34,19 +54,50 @@ disposed__{{ name }} as (
         landed.event_key as _event_id,
         cast(staged.{{ t.key }} as {{ dbt.type_string() }}) as entity_key,
         case
-            when landed.delivery > 1 then 'duplicate'
-            when staged._quarantine_reason is not null then 'quarantined'
-            when held._event_id is not null then 'applied'
-            else 'superseded'
+            when landed.delivery > 1 and landed.payload_hash = landed.canonical_payload_hash
+                then 'duplicate'
+            when landed.delivery > 1 and landed.payload_hash <> landed.canonical_payload_hash
+                then 'duplicate_conflict'
+            when
+                landed.delivery = 1
+                and (
+                    staged._event_id is null
+                    or staged._payload_hash <> landed.payload_hash
+                    or staged._loaded_at is distinct from landed._loaded_at
+                    or staged._sync_batch_id is distinct from landed._sync_batch_id
+                )
+                then 'not_staged'
+            when landed.delivery = 1 and staged._quarantine_reason is not null then 'quarantined'
+            when landed.delivery = 1 and held._event_id = staged._event_id then 'applied'
+            when
+                landed.delivery = 1
+                and (
+                    held._source_event_at > staged._source_event_at
+                    or (
+                        held._source_event_at = staged._source_event_at
+                        and held._is_deleted and staged._op <> 'delete'
+                    )
+                    or (
+                        held._source_event_at = staged._source_event_at
+                        and held._is_deleted = (staged._op = 'delete')
+                        and held._event_id > staged._event_id
+                    )
+                )
+                then 'superseded'
+            else 'unaccounted'
         end as disposition,
-        case when landed.delivery = 1 then staged._quarantine_reason end as quarantine_reason
+        case when landed.delivery = 1 then staged._quarantine_reason end as quarantine_reason,
+        landed.payload_hash,
+        landed.canonical_payload_hash
     from landed__{{ name }} as landed
     left join {{ ref('stg_' ~ name) }} as staged
-        on landed.event_key = staged._event_id
+        on
+            landed.event_key = staged._event_id
+            and landed.delivery = 1
     left join {{ ref(t.state) }} as held
         on
-            landed.event_key = held._event_id
-            and landed.delivery = 1
+            staged.{{ t.key }} = held.{{ t.key }}
+            and staged._quarantine_reason is null
 
 )
 {%- endfor %}

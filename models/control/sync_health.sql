@@ -4,9 +4,12 @@
     unreconciled batches, drift, and a status with a reason a person can act on.
 
     status, worst first:
-      failed   the latest batch failed, or no batch ever succeeded
+      failed   the latest batch failed, no batch ever succeeded, or landed events never
+               reached staging or were lost by state (an internal failure)
       delayed  the last successful batch is older than the SLO
-      partial  batches in the health window did not reconcile (missing, partial, gaps)
+      partial  batches in the health window did not reconcile (missing, partial, sequence
+               gaps, rows without a batch id), or the source redelivered an event id with a
+               different payload in the window (a conflicting redelivery)
       current  none of the above
       unknown  no ledger entry at all
 -#}
@@ -74,8 +77,13 @@ unreconciled as (
     select
         reconciliation.landing_table,
         count(*) as unreconciled_batches,
-        min(reconciliation.reconciliation_status || ' ' || coalesce(reconciliation.batch_id, 'sequence gap'))
-            as first_unreconciled
+        min(
+            reconciliation.reconciliation_status || ' ' || coalesce(
+                reconciliation.batch_id,
+                'at sequence ' || cast(reconciliation.sequence_number as {{ dbt.type_string() }}),
+                '(no batch id)'
+            )
+        ) as first_unreconciled
     from {{ ref('sync_reconciliation') }} as reconciliation
     cross join clock
     where
@@ -88,12 +96,24 @@ unreconciled as (
 dispositions as (
 
     select
-        landing_table,
-        sum(case when disposition = 'duplicate' then 1 else 0 end) as duplicates,
-        sum(case when disposition = 'quarantined' then 1 else 0 end) as quarantined,
+        dispositions.landing_table,
+        sum(case when dispositions.disposition = 'duplicate' then 1 else 0 end) as duplicates,
+        sum(case when dispositions.disposition = 'quarantined' then 1 else 0 end) as quarantined,
+        sum(
+            case
+                when
+                    dispositions.disposition = 'duplicate_conflict'
+                    and dispositions._loaded_at >= clock.window_start
+                    then 1
+                else 0
+            end
+        ) as duplicate_conflicts,
+        sum(case when dispositions.disposition in ('not_staged', 'unaccounted') then 1 else 0 end)
+            as lost_events,
         count(*) as rows_landed
-    from {{ ref('sync_event_dispositions') }}
-    group by landing_table
+    from {{ ref('sync_event_dispositions') }} as dispositions
+    cross join clock
+    group by dispositions.landing_table
 
 ),
 
@@ -153,6 +173,8 @@ flow_health as (
         coalesce(dispositions.rows_landed, 0) as rows_landed,
         coalesce(dispositions.duplicates, 0) as duplicates,
         coalesce(dispositions.quarantined, 0) as quarantined,
+        coalesce(dispositions.duplicate_conflicts, 0) as duplicate_conflicts,
+        coalesce(dispositions.lost_events, 0) as lost_events,
         coalesce(unreconciled.unreconciled_batches, 0) as unreconciled_batches,
         coalesce(drift.drifted_keys, 0) as drifted_keys,
         coalesce(conflicts.open_conflicts, 0) as open_conflicts,
@@ -178,8 +200,10 @@ flow_status as (
         case
             when last_success_at is null and latest_batch_status is null then 'unknown'
             when latest_batch_status = 'failed' or last_success_at is null then 'failed'
+            when lost_events > 0 then 'failed'
             when staleness_minutes > slo_minutes then 'delayed'
             when unreconciled_batches > 0 then 'partial'
+            when duplicate_conflicts > 0 then 'partial'
             else 'current'
         end as status,
         case
@@ -187,6 +211,10 @@ flow_status as (
                 then flow || ': no batch in the ledger'
             when latest_batch_status = 'failed' then flow || ': the latest batch failed'
             when last_success_at is null then flow || ': no batch has succeeded'
+            when lost_events > 0
+                then
+                    flow || ': ' || cast(lost_events as {{ dbt.type_string() }})
+                    || ' landed event(s) never reached staging or state (internal failure)'
             when staleness_minutes > slo_minutes
                 then
                     flow || ': last successful batch '
@@ -196,6 +224,10 @@ flow_status as (
                 then
                     flow || ': ' || cast(unreconciled_batches as {{ dbt.type_string() }})
                     || ' unreconciled batch(es), e.g. ' || first_unreconciled
+            when duplicate_conflicts > 0
+                then
+                    flow || ': ' || cast(duplicate_conflicts as {{ dbt.type_string() }})
+                    || ' event id(s) redelivered with a different payload'
             else flow || ': within SLO'
         end as reason
     from flow_health
@@ -244,6 +276,8 @@ domain_health as (
         sum(rows_landed) as rows_landed,
         sum(duplicates) as duplicates,
         sum(quarantined) as quarantined,
+        sum(duplicate_conflicts) as duplicate_conflicts,
+        sum(lost_events) as lost_events,
         sum(unreconciled_batches) as unreconciled_batches,
         sum(drifted_keys) as drifted_keys,
         sum(open_conflicts) as open_conflicts,

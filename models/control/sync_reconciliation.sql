@@ -86,7 +86,9 @@ batches as (
         end as reconciliation_status
     from ledger
     full outer join landed
-        on ledger.batch_id = landed.batch_id
+        on
+            ledger.batch_id = landed.batch_id
+            and ledger.landing_table = landed.landing_table
 
 ),
 
@@ -137,7 +139,9 @@ final as (
 
 select
     final.landing_table || ':' || coalesce(
-        final.batch_id, 'gap-' || cast(final.sequence_number as {{ dbt.type_string() }})
+        final.batch_id,
+        'gap-' || cast(final.sequence_number as {{ dbt.type_string() }}),
+        '(no batch id)'
     ) as reconciliation_id,
     final.*,
     final.reconciliation_status = 'reconciled' as is_reconciled

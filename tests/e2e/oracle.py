@@ -1,7 +1,8 @@
 """An independent model of the state tables, computed in Python from the raw landing rows.
 
-It shares nothing with the dbt models but the landing contract: it dedupes, validates with
-Python's own parsers, and keeps the latest valid event per key, then assembles entities from
+It shares nothing with the dbt models but the landing contract: it picks each event's
+canonical delivery (load time, batch id, payload hash), validates it with Python's own
+parsers and the contract's rules in their order, and keeps the latest valid event per key, then assembles entities from
 their sources the way DESIGN.md describes (system of record decides deletion; newest event
 supplies the sync metadata).
 """
@@ -9,8 +10,10 @@ supplies the sync metadata).
 from __future__ import annotations
 
 import csv
+import hashlib
+import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,14 +44,41 @@ TYPES = {
 }
 
 
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?"
+)
+_NUMBER = {"int": re.compile(r"[+-]?\d{1,18}"), "money": re.compile(r"[+-]?\d{1,16}(\.\d{1,2})?")}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# staging quarantines load and event times this far ahead of the build's clock
+FUTURE_TOLERANCE = timedelta(minutes=5)
+METADATA = ("_event_id", "_source_system", "_op", "_source_event_at", "_loaded_at", "_sync_batch_id")
+
+
 def parse_ts(raw: str | None) -> datetime | None:
-    if not raw:
+    """An ISO 8601 string in UTC (offsets applied; naive means UTC), or None if it is not one."""
+    if not raw or not _TIMESTAMP.fullmatch(raw):
         return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         return None
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def parses(column: str, raw: str) -> bool:
+    kind = TYPES.get(column)
+    if kind in _NUMBER:
+        return bool(_NUMBER[kind].fullmatch(raw))
+    if kind == "timestamp":
+        return parse_ts(raw) is not None
+    if kind == "date":
+        if not _DATE.fullmatch(raw):
+            return False
+        try:
+            date.fromisoformat(raw)
+        except ValueError:
+            return False
+    return True
 
 
 def typed(column: str, raw: str | None) -> Any:
@@ -64,6 +94,20 @@ def typed(column: str, raw: str | None) -> Any:
     if kind == "date":
         return date.fromisoformat(raw)
     return raw
+
+
+def payload_hash(row: dict[str, Any]) -> str:
+    """The landing contract's payload hash: landed columns by name, then op and event time."""
+    names = sorted(c.lower() for c in row if c.lower() not in METADATA)
+    parts = [row[c] if row[c] is not None else "\u2205" for c in names]
+    parts += [row[c] if row[c] is not None else "\u2205" for c in ("_op", "_source_event_at")]
+    return hashlib.md5("|".join(parts).encode()).hexdigest()
+
+
+def delivery_rank(row: dict[str, Any]) -> tuple:
+    """Canonical delivery first: load time, batch id (missing ones last), payload hash."""
+    loaded, batch = row["_loaded_at"], row["_sync_batch_id"]
+    return (loaded is None, loaded or datetime.min, batch is None, batch or "", payload_hash(row))
 
 
 @dataclass(frozen=True)
@@ -82,35 +126,65 @@ class Event:
         return (self.event_at, self.is_delete, self.event_id)
 
 
-def _is_valid(table: LandingTable, row: dict[str, Any]) -> bool:
-    if row["_event_id"] is None or any(row[k] is None for k in table.key_columns):
-        return False
+def quarantine_reason(table: LandingTable, row: dict[str, Any], now: datetime) -> str | None:  # noqa: PLR0911
+    """The first rule of the landing contract the row breaks, or None when it is valid."""
+    limit = now + FUTURE_TOLERANCE
+    if row["_event_id"] is None:
+        return "null_event_id"
+    for column, reason in (("_loaded_at", "null_loaded_at"), ("_sync_batch_id", "null_batch_id"),
+                           ("_source_system", "null_source_system")):
+        if row[column] is None:
+            return reason
+    if row["_source_system"].lower() != table.system:
+        return "wrong_source_system"
+    if row["_loaded_at"] > limit:
+        return "future_loaded_at"
+    if any(row[k] is None for k in table.key_columns):
+        return "null_key"
     op = (row["_op"] or "").lower()
-    if op not in ("upsert", "delete") or parse_ts(row["_source_event_at"]) is None:
-        return False
+    if op not in ("upsert", "delete"):
+        return "invalid_op"
+    event_at = parse_ts(row["_source_event_at"])
+    if event_at is None:
+        return "unparseable_timestamp"
+    if event_at > limit:
+        return "future_event_at"
     if op == "upsert":
+        for col in table.payload:
+            if row[col] is not None and not parses(col, row[col]):
+                return "unparseable_timestamp" if TYPES[col] in ("timestamp", "date") else "unparseable_number"
         for col, accepted in table.enums.items():
             if row[col] is not None and row[col] not in accepted:
-                return False
+                return "invalid_enum"
         if table.quantity_column and int(row[table.quantity_column]) < 0:
-            return False
-    return True
+            return "negative_quantity"
+    return None
 
 
-def latest_events(con: duckdb.DuckDBPyConnection, table_name: str) -> dict[str, Event]:
-    """Latest valid event per key of one landing table, from its raw rows."""
+def canonical_rows(con: duckdb.DuckDBPyConnection, table_name: str) -> list[dict[str, Any]]:
+    """The canonical delivery of every event of one landing table, from its raw rows."""
     table = TABLES[table_name]
     cur = con.execute(f"select * from landing.{table_name}")
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    rows.sort(key=lambda r: (r["_loaded_at"], r["_sync_batch_id"]))
-    seen: set[str] = set()
-    latest: dict[str, Event] = {}
+    first: dict[Any, dict[str, Any]] = {}
     for row in rows:
-        if row["_event_id"] in seen:
-            continue
-        seen.add(row["_event_id"])
-        if not _is_valid(table, row):
+        # an event without an id is its own event (staging gives it a stable key)
+        ident = row["_event_id"] if row["_event_id"] is not None else (
+            "missing", row["_sync_batch_id"], row[table.key_columns[0]], row["_source_event_at"])
+        if ident not in first or delivery_rank(row) < delivery_rank(first[ident]):
+            first[ident] = row
+    return list(first.values())
+
+
+def latest_events(con: duckdb.DuckDBPyConnection, table_name: str,
+                  now: datetime | None = None) -> dict[str, Event]:
+    """Latest valid event per key of one landing table, from its raw rows."""
+    table = TABLES[table_name]
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    latest: dict[str, Event] = {}
+    for row in canonical_rows(con, table_name):
+        if quarantine_reason(table, row, now) is not None:
             continue
         if table_name == "wms__inventory_movements":
             key = f"{row['sku']}:{row['site_id']}"
@@ -126,6 +200,18 @@ def latest_events(con: duckdb.DuckDBPyConnection, table_name: str) -> dict[str, 
         if key not in latest or event.order > latest[key].order:
             latest[key] = event
     return latest
+
+
+def expected_quarantine(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> dict[str, int]:
+    """reason -> canonical deliveries that break it, over every landing table."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    out: dict[str, int] = {}
+    for name, table in TABLES.items():
+        for row in canonical_rows(con, name):
+            reason = quarantine_reason(table, row, now)
+            if reason is not None:
+                out[reason] = out.get(reason, 0) + 1
+    return out
 
 
 META = ("_is_deleted", "_event_id", "_source_system", "_source_event_at", "_sync_batch_id")

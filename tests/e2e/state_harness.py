@@ -1,9 +1,11 @@
-"""Run the dbt-compiled staging and state SQL of one landing table against in-memory DuckDB.
+"""Run the dbt-compiled SQL of staging, batch progress, state and dispositions on in-memory DuckDB.
 
-dbt compiles `stg_crm__accounts` and `state_crm__accounts` twice (incremental and full
-refresh); the harness then plays dbt's materializations by hand — append for staging,
-delete+insert on the unique key for state — so hundreds of examples run in seconds while the
-SQL under test is exactly what dbt would execute.
+dbt compiles every staging and per-source state model twice (incremental and full refresh),
+plus `stg__staged_batches` and `sync_event_dispositions`; the harness then plays dbt's
+materializations by hand — delete+insert on the unique key for staging, batch progress and
+state, a table for the dispositions — so hundreds of examples run in seconds while the SQL
+under test is exactly what dbt would execute. Only `crm__accounts` receives events; the other
+landing tables stay empty but their models exist, because the dispositions read them all.
 """
 
 from __future__ import annotations
@@ -18,23 +20,54 @@ from governance.simulate.generator import create_landing_tables
 
 STAGING = "syncgov.staging.stg_crm__accounts"
 STATE = "syncgov.state.state_crm__accounts"
+PROGRESS = "syncgov.staging.stg__staged_batches"
+DISPOSITIONS = "syncgov.control.sync_event_dispositions"
 KEY = "customer_id"
+LIVE = {STAGING, STATE, PROGRESS, DISPOSITIONS}
+
+
+@dataclass(frozen=True)
+class Model:
+    relation: str  # database.schema.identifier
+    unique_key: str | None  # None: rebuilt as a table every run
+    full: str
+    incremental: str
 
 
 @dataclass(frozen=True)
 class CompiledSql:
-    staging_full: str
-    staging_incremental: str
-    state_full: str
-    state_incremental: str
+    models: tuple[Model, ...]  # in dependency order
+
+    def model(self, relation: str) -> Model:
+        return next(m for m in self.models if m.relation == relation)
 
 
-def read_compiled(target: Path) -> tuple[str, str]:
-    base = target / "compiled" / "syncgov" / "models"
-    return (
-        (base / "staging" / "crm" / "stg_crm__accounts.sql").read_text(),
-        (base / "state" / "by_source" / "state_crm__accounts.sql").read_text(),
-    )
+def _compiled(target: Path, folder: str, name: str) -> str:
+    base = target / "compiled" / "syncgov" / "models" / folder
+    return next(base.rglob(f"{name}.sql")).read_text()
+
+
+def read_compiled(target: Path, landing_tables: list[dict]) -> dict[str, str]:
+    """relation -> compiled SQL of every model the harness plays."""
+    out: dict[str, str] = {}
+    for t in landing_tables:
+        name = f"{t['system']}__{t['entity']}"
+        out[f"syncgov.staging.stg_{name}"] = _compiled(target, "staging", f"stg_{name}")
+        out[f"syncgov.state.{t['state']}"] = _compiled(target, "state", t["state"])
+    out[PROGRESS] = _compiled(target, "staging", "stg__staged_batches")
+    out[DISPOSITIONS] = _compiled(target, "control", "sync_event_dispositions")
+    return out
+
+
+def build_models(full: dict[str, str], incremental: dict[str, str], landing_tables) -> CompiledSql:
+    staging = [f"syncgov.staging.stg_{t['system']}__{t['entity']}" for t in landing_tables]
+    states = [f"syncgov.state.{t['state']}" for t in landing_tables]
+    keys = {f"syncgov.state.{t['state']}": t["key"] for t in landing_tables}
+    models = [Model(r, "_event_id", full[r], incremental[r]) for r in staging]
+    models.append(Model(PROGRESS, "progress_id", full[PROGRESS], incremental[PROGRESS]))
+    models += [Model(r, keys[r], full[r], incremental[r]) for r in states]
+    models.append(Model(DISPOSITIONS, None, full[DISPOSITIONS], full[DISPOSITIONS]))
+    return CompiledSql(tuple(models))
 
 
 @dataclass(frozen=True)
@@ -51,8 +84,9 @@ class StateHarness:
         self.sql = sql
         self.con = duckdb.connect()
         self.con.execute("set TimeZone = 'UTC'; attach ':memory:' as syncgov; use syncgov")
-        self.con.execute("create schema staging; create schema state")
+        self.con.execute("create schema staging; create schema state; create schema control")
         create_landing_tables(self.con)
+        self._created = False
 
     def land(self, events: list[LandedEvent], loaded_at: datetime, batch_id: str) -> None:
         if not events:
@@ -69,24 +103,30 @@ class StateHarness:
         )
 
     def _exists(self, relation: str) -> bool:
-        schema, table = relation.split(".")[1:]
+        _db, schema, table = relation.split(".")
         return bool(self.con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
             [schema, table],
         ).fetchone()[0])
 
-    def apply(self) -> None:
-        """One `dbt run` of staging then state, as dbt-duckdb would materialize them."""
-        if self._exists(STAGING):
-            self.con.execute(f"insert into {STAGING} by name ({self.sql.staging_incremental})")
-        else:
-            self.con.execute(f"create table {STAGING} as ({self.sql.staging_full})")
-        if self._exists(STATE):
-            self.con.execute(f"create or replace temp table delta as ({self.sql.state_incremental})")
-            self.con.execute(f"delete from {STATE} where {KEY} in (select {KEY} from delta)")
-            self.con.execute(f"insert into {STATE} by name (select * from delta)")
-        else:
-            self.con.execute(f"create table {STATE} as ({self.sql.state_full})")
+    def apply(self, dispositions: bool = True) -> None:
+        """One `dbt run` of staging, batch progress and state (and the dispositions)."""
+        for model in self.sql.models:
+            if model.relation == DISPOSITIONS and not dispositions:
+                continue
+            target = model.relation
+            if self._created and target not in LIVE:
+                continue  # its landing table stays empty: nothing to apply
+            if model.unique_key is None or not self._exists(target):
+                self.con.execute(f"create or replace table {target} as ({model.full})")
+                continue
+            self.con.execute(f"create or replace temp table delta as ({model.incremental})")
+            self.con.execute(
+                f"delete from {target} where {model.unique_key} in"
+                f" (select {model.unique_key} from delta)"
+            )
+            self.con.execute(f"insert into {target} by name (select * from delta)")
+        self._created = True
 
     def state(self) -> dict[str, tuple]:
         rows = self.con.execute(
@@ -104,52 +144,18 @@ class StateHarness:
     def staged_event_ids(self) -> list[str]:
         return [r[0] for r in self.con.execute(f"select _event_id from {STAGING}").fetchall()]
 
-    def dispositions_by_batch(self) -> dict[str, dict[str, int]]:
-        """Per landing batch: how many rows were duplicates, quarantined, applied, superseded.
+    def staged(self) -> dict[str, tuple]:
+        """event id -> (batch id, loaded at) of the delivery staging holds."""
+        rows = self.con.execute(f"select _event_id, _sync_batch_id, _loaded_at from {STAGING}")
+        return {r[0]: (r[1], r[2]) for r in rows.fetchall()}
 
-        Read off the harness's own outputs: a row whose staged copy came from another delivery
-        is a duplicate; a staged event the state holds is applied; any other staged event must
-        have lost to a strictly newer event for its key (asserted by the caller).
-        """
-        rows = self.con.execute(
-            f"""
-            with landed as (
-                select _event_id, _sync_batch_id, _loaded_at,
-                    row_number() over (partition by _event_id order by _loaded_at, _sync_batch_id)
-                        as delivery
-                from landing.crm__accounts
-            )
-            select
-                landed._sync_batch_id,
-                case
-                    when landed.delivery > 1 then 'duplicate'
-                    when staged._quarantine_reason is not null then 'quarantined'
-                    when held._event_id is not null then 'applied'
-                    else 'superseded'
-                end,
-                count(*)
-            from landed
-            left join {STAGING} as staged on staged._event_id = landed._event_id
-            left join {STATE} as held on held._event_id = landed._event_id and landed.delivery = 1
-            group by all
-            """
-        ).fetchall()
-        out: dict[str, dict[str, int]] = {}
-        for batch, disposition, n in rows:
-            out.setdefault(batch, {})[disposition] = n
-        return out
-
-    def superseded_losers(self) -> list[tuple]:
-        """Staged valid events not held by state whose key's stored event is not newer."""
+    def dispositions(self) -> list[tuple]:
+        """(batch id, event id, disposition) of every landed crm__accounts row."""
         return self.con.execute(
-            f"""
-            select staged._event_id, held._event_id
-            from {STAGING} as staged
-            left join {STATE} as held on held.{KEY} = staged.{KEY}
-            where staged._quarantine_reason is null
-                and staged._event_id != coalesce(held._event_id, '')
-                and (held._event_id is null
-                     or (held._source_event_at, held._is_deleted, held._event_id)
-                        <= (staged._source_event_at, staged._op = 'delete', staged._event_id))
-            """
+            f"select _sync_batch_id, _event_id, disposition from {DISPOSITIONS}"
+            " where landing_table = 'crm__accounts'"
         ).fetchall()
+
+    def drop_staged(self, event_id: str) -> None:
+        self.con.execute(f"delete from {STAGING} where _event_id = ?", [event_id])
+

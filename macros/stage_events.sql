@@ -223,15 +223,6 @@ select * from final
 {% endmacro %}
 
 
-{#- The reason codes `stage_events` can give, in the order it checks them. -#}
-{% macro quarantine_reasons() -%}
-    {{ return(['null_event_id', 'null_loaded_at', 'null_batch_id', 'null_source_system',
-               'wrong_source_system', 'future_loaded_at', 'null_key', 'invalid_op',
-               'unparseable_timestamp', 'future_event_at', 'unparseable_number', 'invalid_enum',
-               'negative_quantity']) }}
-{%- endmacro %}
-
-
 {#- `stg__staged_batches` when it exists (it is built after the staging models), else none. -#}
 {% macro staged_batches_relation() -%}
     {%- if execute and is_incremental() -%}

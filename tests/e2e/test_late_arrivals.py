@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
+from governance.dbt_invoke import read_run_results
 from tests.e2e.conftest import Warehouse
 from tests.e2e.oracle import ENTITIES, actual_state, expected_state
 
@@ -150,3 +151,27 @@ def test_a_future_loaded_at_is_quarantined_and_does_not_stop_later_batches(proje
     )[0]
     assert staged == later
     _assert_states_match_oracle(wh)
+
+
+def test_a_staged_event_lost_after_the_build_fails_the_accounting(project_dir, tmp_path):
+    wh = Warehouse(project_dir, tmp_path)
+    wh.simulate(seed=10, now=NOW, entities=100, events=2_000, batches=4)
+    wh.dbt("build")
+    con = duckdb.connect(str(wh.path))
+    lost = con.execute(
+        f"select _event_id, _sync_batch_id from staging.stg_{TABLE}"
+        " where _quarantine_reason is null order by _event_id limit 3"
+    ).fetchall()
+    con.execute(f"delete from staging.stg_{TABLE} where _event_id in"
+                f" ({', '.join(repr(e) for e, _ in lost)})")
+    con.close()
+    run = wh.dbt("build", "--select", "control", check=False)
+    assert run.returncode != 0
+    failed = {n.name for n in read_run_results(wh.target).notable if n.status == "fail"}
+    assert "assert_every_landed_row_is_accounted_for" in failed
+    assert any(name.startswith("accepted_values_sync_event_dispositions_disposition") for name in failed)
+    dispositions = set(wh.query(
+        "select _event_id, disposition from control.sync_event_dispositions"
+        " where disposition = 'not_staged'"
+    ))
+    assert dispositions == {(e, "not_staged") for e, _ in lost}

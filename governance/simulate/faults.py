@@ -64,12 +64,12 @@ DEMO_FAULTS = FaultRates(
     missing_batch=0.02,
     partial_batch=0.02,
     stalled_system=0.3,
-    late_commit=0.15,
+    late_commit=0.2,
     future_loaded_at=0.001,
     future_event_at=0.001,
     offset_timestamps=0.02,
     conflicting_redelivery=0.005,
-    null_metadata=0.003,
+    null_metadata=0.001,
     wrong_source_system=0.001,
 )
 

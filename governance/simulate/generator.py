@@ -300,6 +300,40 @@ def payload_hash_expr(table: LandingTable, alias: str = "") -> str:
 CANONICAL_ORDER = "_loaded_at asc nulls last, _sync_batch_id asc nulls last, _payload_hash asc"
 
 
+def _late_commits(
+    con: duckdb.DuckDBPyConnection, plans: list[_TablePlan], batches: int, seed: int, rate: float
+) -> dict[str, dict[int, int]]:
+    """`late_commit`: per table, the batches of this run committed late and their lag in minutes.
+
+    Each batch is late by its own draw; the lags go round the late batches of the whole run in
+    (sequence, table) order, so any run with three late batches shows all three lags.
+    """
+    if rate <= 0:
+        return {}
+    pairs = ", ".join(
+        f"('{p.table.name}', {n}, {p.first_seq}, {p.first_seq + batches})" for n, p in enumerate(plans)
+    )
+    rows = con.execute(
+        f"""
+        select t, seq from (values {pairs}) as p(t, n, first_seq, end_seq),
+            range(first_seq, end_seq) as r(seq)
+        where ((hash(seq, t, 'lc', {seed}) % 1000000) / 1000000.0) < {rate}
+        order by seq, n
+        """
+    ).fetchall()
+    late: dict[str, dict[int, int]] = {}
+    for rank, (table, seq) in enumerate(rows):
+        late.setdefault(table, {})[int(seq)] = LATE_COMMIT_MINUTES[rank % len(LATE_COMMIT_MINUTES)]
+    return late
+
+
+def _late_commit_values(late: dict[int, int]) -> str:
+    if not late:
+        return "(select cast(null as bigint) as seq, cast(null as integer) as minutes)"
+    rows = ", ".join(f"({seq}, {minutes})" for seq, minutes in sorted(late.items()))
+    return f"(select * from (values {rows}) as v(seq, minutes))"
+
+
 def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, name = qualified.split(".")
     row = con.execute(
@@ -318,6 +352,7 @@ def _generate_table(
     spaces: KeySpaces,
     faults: FaultRates,
     stalled: bool,
+    late_commits: dict[int, int],
 ) -> int:
     table = plan.table
     t = table.name
@@ -459,13 +494,10 @@ def _generate_table(
         -- A late commit stamps the rows of a delivered batch long before this run started;
         -- its ledger entry is as usual. Stalled batches are not committed at all.
         select
-            *,
-            case when not stalled and not missing
-                and {_rand('lc', f"seq, '{t}'")} < {faults.late_commit}
-                then list_element({list(LATE_COMMIT_MINUTES)},
-                    1 + cast(hash(seq, '{t}', 'lcl', $seed) % {len(LATE_COMMIT_MINUTES)} as integer))
-            end as late_commit_minutes
-        from batch_flags
+            f.*,
+            case when not f.stalled and not f.missing then lc.minutes end as late_commit_minutes
+        from batch_flags as f
+        left join {_late_commit_values(late_commits)} as lc on lc.seq = f.seq
     ),
     delivered as (
         select
@@ -873,6 +905,7 @@ def simulate(
         stalled_system = (
             SOURCE_SYSTEMS[seed % len(SOURCE_SYSTEMS)] if params.faults.stalled_system > 0 else None
         )
+        late_commits = _late_commits(con, plans, params.batches, seed, params.faults.late_commit)
         runs: list[TableRun] = []
         con.execute("begin transaction")
         for plan in plans:
@@ -884,6 +917,7 @@ def simulate(
                 spaces=spaces,
                 faults=params.faults,
                 stalled=plan.table.system == stalled_system,
+                late_commits=late_commits.get(plan.table.name, {}),
             )
             runs.append(TableRun(plan.table.name, params.batches, rows))
             if progress:

@@ -37,9 +37,20 @@ class Timestamp(click.ParamType):
     epilog=(
         "Faults (NAME=RATE, rate in [0, 1]): "
         + ", ".join(FAULT_NAMES)
-        + ". Presets: 'none', 'demo'. Event faults apply per event, missing_batch and"
-        " partial_batch per batch; stalled_system is the trailing share of this run's batches"
-        " that one system (chosen by the seed) never delivers.\n\n"
+        + ". Presets: 'none', 'demo' (every fault but recovery).\n\n"
+        "Per event: duplicate (a second, identical delivery), conflicting_redelivery (a second"
+        " delivery of the same event id with one payload column changed), out_of_order, late,"
+        " conflict (another system changes the same field), offset_timestamps"
+        " (_source_event_at written with a UTC offset, same instant), and the faults that get"
+        " an event quarantined, at most one per event, in this order: invalid (a null key or"
+        " event id, an invalid op, enum or number, a garbage or zone-named timestamp, a"
+        " negative quantity), null_metadata (_loaded_at, _sync_batch_id or _source_system"
+        " null), wrong_source_system, future_loaded_at and future_event_at (in 2099).\n\n"
+        "Per batch: missing_batch, partial_batch, late_commit (rows stamped 20 min, 2 h or"
+        " 2 days before the run started; the ledger entry is normal), stalled_system (the"
+        " trailing share of this run's batches that one system, chosen by the seed, never"
+        " delivers) and recovery (with --append: the share of that stalled backlog, oldest"
+        " first, delivered now with its original batch ids and load times).\n\n"
         "Example: syncgov simulate --replace --events 1000000 --faults demo"
     ),
 )

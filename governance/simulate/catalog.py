@@ -67,6 +67,9 @@ class LandingTable:
     batch_minutes: float
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     quantity_column: str | None = None
+    # Payload columns staging parses as something other than a string: `int`, `money`,
+    # `timestamp` or `date` (the types its stage model declares).
+    column_types: dict[str, str] = field(default_factory=dict)
     delete_rate: float = 0.02
     # For the `conflict` fault: the column this table shares with another system's table.
     conflict_column: str | None = None
@@ -84,6 +87,23 @@ class LandingTable:
     @property
     def columns(self) -> tuple[str, ...]:
         return (*self.key_columns, *self.payload)
+
+    @property
+    def number_columns(self) -> tuple[str, ...]:
+        return tuple(c for c, kind in self.column_types.items() if kind in ("int", "money"))
+
+    @property
+    def redelivery_columns(self) -> tuple[str, ...]:
+        """Columns a conflicting redelivery may change without changing the event's validity.
+
+        Enums move to another allowed value and numbers by one; strings (some are foreign
+        keys), times and the column another system shares (`conflict_column`) stay as sent.
+        """
+        return tuple(
+            c for c in self.payload
+            if c != self.conflict_column
+            and (c in self.enums or self.column_types.get(c) in ("int", "money"))
+        )
 
 
 CUSTOMER_ID = id_expr("C", 6)
@@ -132,6 +152,7 @@ ERP_CUSTOMERS = LandingTable(
         "credit_status": ("good", "on_hold", "blocked"),
         "payment_terms": ("net_30", "net_60", "prepaid"),
     },
+    column_types={"credit_limit": "money"},
     weight=0.08,
     batch_minutes=15,
     conflict_column="email",
@@ -174,6 +195,7 @@ ERP_PRODUCTS = LandingTable(
         "product_name": "cast(null as varchar)",
     },
     enums={"currency": CURRENCIES},
+    column_types={"list_price": "money"},
     weight=0.06,
     batch_minutes=60,
     conflict_column="product_name",
@@ -211,6 +233,7 @@ SRM_SUPPLIER_RISK = LandingTable(
         " when hash(i, 'rs', $seed) % 101 < 90 then 'high' else 'critical' end",
     },
     enums={"risk_tier": ("low", "medium", "high", "critical")},
+    column_types={"risk_score": "int"},
     weight=0.03,
     batch_minutes=240,
     delete_rate=0.0,
@@ -233,6 +256,7 @@ WMS_INVENTORY_MOVEMENTS = LandingTable(
     },
     enums={"movement_type": ("receipt", "pick", "adjustment", "transfer")},
     quantity_column="quantity_on_hand",
+    column_types={"movement_qty": "int", "quantity_on_hand": "int"},
     weight=0.23,
     batch_minutes=1,
     delete_rate=0.005,
@@ -276,6 +300,7 @@ OMS_ORDERS = LandingTable(
         " '%Y-%m-%dT%H:%M:%SZ')",
     },
     enums={"order_status": ORDER_STATUSES, "currency": CURRENCIES},
+    column_types={"order_total": "money", "ordered_at": "timestamp"},
     weight=0.15,
     batch_minutes=5,
     delete_rate=0.005,
@@ -320,6 +345,7 @@ ERP_INVOICES = LandingTable(
         " '%Y-%m-%d')",
     },
     enums={"invoice_status": ("open", "paid", "void"), "currency": CURRENCIES},
+    column_types={"amount": "money", "due_date": "date"},
     weight=0.10,
     batch_minutes=360,
     delete_rate=0.005,

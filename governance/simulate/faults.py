@@ -11,8 +11,14 @@ from governance.errors import UsageError
 class FaultRates:
     """Rates in [0, 1]. Event faults are per event, batch faults per batch.
 
-    `stalled_system` is the fraction of the trailing batches (of this run) that one system,
-    chosen by the seed, never delivers: neither rows nor ledger entries arrive.
+    Batch faults: `missing_batch`, `partial_batch`, `late_commit`, `stalled_system` (the
+    fraction of the trailing batches of this run that one system, chosen by the seed, never
+    delivers: neither rows nor ledger entries arrive) and `recovery` (on `--append`: the
+    fraction of that stalled backlog, oldest first, delivered in this run).
+
+    The faults that make an event invalid are exclusive: one draw per event picks at most one
+    of them, in the order of `INVALIDATING_FAULTS`; if their rates add up to more than 1, the
+    later ones get what is left.
     """
 
     duplicate: float = 0.0
@@ -23,6 +29,14 @@ class FaultRates:
     missing_batch: float = 0.0
     partial_batch: float = 0.0
     stalled_system: float = 0.0
+    late_commit: float = 0.0
+    future_loaded_at: float = 0.0
+    future_event_at: float = 0.0
+    offset_timestamps: float = 0.0
+    conflicting_redelivery: float = 0.0
+    null_metadata: float = 0.0
+    wrong_source_system: float = 0.0
+    recovery: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -30,7 +44,17 @@ class FaultRates:
 
 FAULT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(FaultRates))
 
-# The mix the demo uses: every fault visible, none overwhelming.
+# Event faults that give an event a quarantine reason, in the order one draw assigns them.
+INVALIDATING_FAULTS: tuple[str, ...] = (
+    "invalid",
+    "null_metadata",
+    "wrong_source_system",
+    "future_loaded_at",
+    "future_event_at",
+)
+
+# The mix the demo uses: every fault visible, none overwhelming. No `recovery`: the demo's
+# stalled system stays stalled, so its domain shows as delayed.
 DEMO_FAULTS = FaultRates(
     duplicate=0.03,
     out_of_order=0.03,
@@ -40,6 +64,13 @@ DEMO_FAULTS = FaultRates(
     missing_batch=0.02,
     partial_batch=0.02,
     stalled_system=0.3,
+    late_commit=0.2,
+    future_loaded_at=0.001,
+    future_event_at=0.001,
+    offset_timestamps=0.02,
+    conflicting_redelivery=0.005,
+    null_metadata=0.001,
+    wrong_source_system=0.001,
 )
 
 

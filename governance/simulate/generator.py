@@ -26,15 +26,52 @@ from governance.simulate.catalog import (
     KeySpaces,
     LandingTable,
 )
-from governance.simulate.faults import FaultRates
+from governance.simulate.faults import INVALIDATING_FAULTS, FaultRates
 
 # The last batch of a run finishes this long before `now`: loaders are never instantaneous.
 LOAD_LAG = timedelta(seconds=30)
 BATCH_DURATION = timedelta(seconds=20)
-GARBAGE_TIMESTAMPS = ("not-a-timestamp", "2026-02-30T25:61:00Z", "31/12/2026 10:00", "")
-INVALID_REASONS = ("null_key", "invalid_enum", "negative_quantity", "unparseable_timestamp")
+# `_source_event_at` values no strict parser accepts (a zone name is not an offset).
+GARBAGE_TIMESTAMPS = (
+    "not-a-timestamp", "2026-02-30T25:61:00Z", "31/12/2026 10:00", "", "infinity",
+    "2026-11-24 10:00:00 Europe/Berlin",
+)
+# Numbers a lenient cast would round, read as hex, or accept with separators or exponents.
+GARBAGE_NUMBERS = {
+    "int": ("12.5", "0x10", "1_000", "1e3"),
+    "money": ("12.345", "0x10", "1_000", "1e3"),
+}
+INVALID_OPS = ("merge", "insert", "")
+# `offset_timestamps`: the same instant written in local time with these UTC offsets.
+OFFSETS = (("+02:00", 120), ("-05:00", -300), ("+0530", 330), ("+01", 60))
+# `late_commit`: how long before the start of the run a late batch's rows are stamped.
+LATE_COMMIT_MINUTES = (20, 120, 2880)
+FUTURE = "2099-01-01 00:00:00"
+NULL_METADATA_REASONS = ("null_loaded_at", "null_batch_id", "null_source_system")
+# Staging's quarantine reasons in its order of precedence: the first failing check names it.
+QUARANTINE_REASONS = (
+    "null_event_id", "null_loaded_at", "null_batch_id", "null_source_system",
+    "wrong_source_system", "future_loaded_at", "null_key", "invalid_op",
+    "unparseable_timestamp", "future_event_at", "unparseable_number", "invalid_enum",
+    "negative_quantity",
+)
+# What the `invalid` fault picks from (where the table and the op allow it).
+INVALID_REASONS = (
+    "null_event_id", "null_key", "invalid_op", "unparseable_timestamp", "unparseable_number",
+    "invalid_enum", "negative_quantity",
+)
 STATE_TABLE = "landing._syncgov_simulator"
 TRUTH_TABLE = "landing._syncgov_truth"
+
+
+def truth_key(reason: str) -> str:
+    """The truth file's count of canonical deliveries quarantined for `reason`."""
+    return reason if reason.startswith("invalid_") else f"invalid_{reason}"
+
+
+def backlog_table(table: LandingTable) -> str:
+    """Rows of a stalled system's batches, held back until a `recovery` delivers them."""
+    return f"landing._syncgov_backlog__{table.name}"
 
 
 @dataclass(frozen=True)
@@ -102,6 +139,13 @@ def _sql(template: str, *, seed: int, spaces: KeySpaces) -> str:
     )
 
 
+TRUTH_COUNTS: tuple[str, ...] = (
+    "rows_sent", "rows_landed", "events_landed", "duplicates", "conflicting_redeliveries",
+    "out_of_order", "late", "conflicts", "offset_timestamps", "rows_null_batch_id", "deletes",
+    *(truth_key(r) for r in QUARANTINE_REASONS),
+)
+
+
 def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the landing contract's tables (DESIGN.md §5) and the simulator's bookkeeping."""
     con.execute("create schema if not exists landing")
@@ -134,41 +178,68 @@ def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
             event_id_checksum bigint not null
         )"""
     )
+    # backlog_first_seq/backlog_last_seq: the stalled batches not delivered yet (their rows
+    # wait in `backlog_table`), null when there are none.
     con.execute(
         f"""
         create table if not exists {STATE_TABLE} (
             landing_table varchar primary key,
             seed bigint, entities bigint, per_batch bigint, batch_minutes double,
-            next_batch_seq bigint, next_event_index bigint, last_finished_at timestamp
+            next_batch_seq bigint, next_event_index bigint, last_finished_at timestamp,
+            backlog_first_seq bigint, backlog_last_seq bigint
         )"""
     )
+    counts = ", ".join(f"{name} bigint" for name in TRUTH_COUNTS)
     con.execute(
         f"""
         create table if not exists {TRUTH_TABLE} (
             landing_table varchar, batch_id varchar, sequence_number integer,
             in_ledger boolean, ledger_status varchar, missing boolean, partial boolean,
-            stalled boolean, rows_sent bigint, rows_landed bigint, events_landed bigint,
-            duplicates bigint, out_of_order bigint, late bigint, conflicts bigint,
-            invalid_null_key bigint, invalid_enum bigint, invalid_negative_quantity bigint,
-            invalid_unparseable_timestamp bigint, deletes bigint
+            stalled boolean, recovered boolean, late_commit_minutes integer,
+            {counts}
         )"""
     )
 
 
-def _invalid_reason_expr(table: LandingTable) -> str:
-    """SQL choosing which invalidity an event gets, among those its table and op allow."""
-    upsert_reasons = ["null_key", "unparseable_timestamp"]
-    if table.enums:
-        upsert_reasons.append("invalid_enum")
-    if table.quantity_column:
-        upsert_reasons.append("negative_quantity")
-    delete_reasons = ["null_key", "unparseable_timestamp"]
+def _choose(values: tuple[str, ...] | list[str], salt: str, over: str = "i") -> str:
+    items = ", ".join(f"'{v}'" for v in values)
+    return f"list_element([{items}], 1 + cast(hash({over}, '{salt}', $seed) % {len(values)} as integer))"
 
-    def choose(reasons: list[str]) -> str:
-        items = ", ".join(f"'{r}'" for r in reasons)
-        return f"list_element([{items}], 1 + cast(hash(i, 'why', $seed) % {len(reasons)} as integer))"
 
-    return f"case when op = 'delete' then {choose(delete_reasons)} else {choose(upsert_reasons)} end"
+def _invalid_choice(table: LandingTable) -> str:
+    """SQL for what the `invalid` fault breaks, among what the table and the op allow."""
+    allowed = {
+        "unparseable_number": bool(table.number_columns),
+        "invalid_enum": bool(table.enums),
+        "negative_quantity": table.quantity_column is not None,
+    }
+    upsert = [r for r in INVALID_REASONS if allowed.get(r, True)]
+    delete = [r for r in INVALID_REASONS if r not in allowed]
+    return f"case when op = 'delete' then {_choose(delete, 'why')} else {_choose(upsert, 'why')} end"
+
+
+def _invalid_reason_expr(table: LandingTable, faults: FaultRates) -> str:
+    """SQL giving each event at most one quarantine reason, from one draw `u_inv`.
+
+    The invalidating faults split [0, 1) into consecutive intervals (`INVALIDATING_FAULTS`
+    order), so an event never carries two reasons and each fault keeps its rate.
+    """
+    choices = {
+        "invalid": _invalid_choice(table),
+        "null_metadata": _choose(NULL_METADATA_REASONS, "nmd"),
+        "wrong_source_system": "'wrong_source_system'",
+        "future_loaded_at": "'future_loaded_at'",
+        "future_event_at": "'future_event_at'",
+    }
+    branches: list[str] = []
+    upper = 0.0
+    for name in INVALIDATING_FAULTS:
+        lower, upper = upper, min(1.0, upper + getattr(faults, name))
+        if upper > lower:
+            branches.append(f"when u_inv < {upper!r} then {choices[name]}")
+    if not branches:
+        return "cast(null as varchar)"
+    return f"case {' '.join(branches)} end"
 
 
 def _event_columns(table: LandingTable, *, index: str = "i") -> str:
@@ -179,6 +250,7 @@ def _event_columns(table: LandingTable, *, index: str = "i") -> str:
             f"case when invalid_reason = 'null_key' then null else {table.key_exprs[col]} end as {col}"
         )
     enum_col = next(iter(table.enums), None)
+    numbers = table.number_columns
     for col, expr in table.payload.items():
         value = f"({expr})"
         if col == enum_col:
@@ -188,8 +260,87 @@ def _event_columns(table: LandingTable, *, index: str = "i") -> str:
                 "case when invalid_reason = 'negative_quantity'"
                 f" then '-' || cast(1 + hash({index}, 'neg', $seed) % 500 as varchar) else {value} end"
             )
+        if col in numbers:
+            garbage = GARBAGE_NUMBERS[table.column_types[col]]
+            value = (
+                f"case when invalid_reason = 'unparseable_number' and {_choose(numbers, 'ncol', index)} = '{col}'"
+                f" then {_choose(garbage, 'gnum', index)} else {value} end"
+            )
         exprs.append(f"case when op = 'delete' then null else {value} end as {col}")
     return ",\n            ".join(exprs)
+
+
+def _redelivery_changes(table: LandingTable) -> str:
+    """`replace` items for a conflicting redelivery: one column, chosen per event, changed."""
+    candidates = table.redelivery_columns
+    chosen = _choose(candidates, "rcol")
+    items: list[str] = []
+    for col in candidates:
+        if col in table.enums:
+            values = ", ".join(f"'{v}'" for v in table.enums[col])
+            n = len(table.enums[col])
+            changed = f"list_element([{values}], 1 + (coalesce(list_position([{values}], {col}), 0) % {n}))"
+        elif table.column_types[col] == "int":
+            changed = f"cast(cast({col} as bigint) + 1 as varchar)"
+        else:
+            changed = f"cast(cast({col} as decimal(18, 2)) + 1 as varchar)"
+        items.append(f"case when {chosen} = '{col}' then {changed} else {col} end as {col}")
+    return ", ".join(items)
+
+
+def payload_hash_expr(table: LandingTable, alias: str = "") -> str:
+    """Staging's `_payload_hash`: md5 over the sorted columns, then `_op` and `_source_event_at`."""
+    prefix = f"{alias}." if alias else ""
+    parts = [f"coalesce({prefix}{c}, '\u2205')" for c in sorted(table.columns)]
+    parts += [f"coalesce({prefix}_op, '\u2205')", f"coalesce({prefix}_source_event_at, '\u2205')"]
+    return "md5(" + " || '|' || ".join(parts) + ")"
+
+
+# The canonical delivery of an event: staging's order among its deliveries.
+CANONICAL_ORDER = "_loaded_at asc nulls last, _sync_batch_id asc nulls last, _payload_hash asc"
+
+
+def _late_commits(
+    con: duckdb.DuckDBPyConnection, plans: list[_TablePlan], batches: int, seed: int, rate: float
+) -> dict[str, dict[int, int]]:
+    """`late_commit`: per table, the batches of this run committed late and their lag in minutes.
+
+    Each batch is late by its own draw; the lags go round the late batches of the whole run in
+    (sequence, table) order, so any run with three late batches shows all three lags.
+    """
+    if rate <= 0:
+        return {}
+    pairs = ", ".join(
+        f"('{p.table.name}', {n}, {p.first_seq}, {p.first_seq + batches})" for n, p in enumerate(plans)
+    )
+    rows = con.execute(
+        f"""
+        select t, seq from (values {pairs}) as p(t, n, first_seq, end_seq),
+            range(first_seq, end_seq) as r(seq)
+        where ((hash(seq, t, 'lc', {seed}) % 1000000) / 1000000.0) < {rate}
+        order by seq, n
+        """
+    ).fetchall()
+    late: dict[str, dict[int, int]] = {}
+    for rank, (table, seq) in enumerate(rows):
+        late.setdefault(table, {})[int(seq)] = LATE_COMMIT_MINUTES[rank % len(LATE_COMMIT_MINUTES)]
+    return late
+
+
+def _late_commit_values(late: dict[int, int]) -> str:
+    if not late:
+        return "(select cast(null as bigint) as seq, cast(null as integer) as minutes)"
+    rows = ", ".join(f"({seq}, {minutes})" for seq, minutes in sorted(late.items()))
+    return f"(select * from (values {rows}) as v(seq, minutes))"
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    row = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _generate_table(
@@ -201,6 +352,7 @@ def _generate_table(
     spaces: KeySpaces,
     faults: FaultRates,
     stalled: bool,
+    late_commits: dict[int, int],
 ) -> int:
     table = plan.table
     t = table.name
@@ -209,7 +361,7 @@ def _generate_table(
     first_event = plan.first_event
     last_event = first_event + plan.per_batch * batches
     late_shift_us = interval_us * 10
-    garbage = ", ".join(f"'{g}'" for g in GARBAGE_TIMESTAMPS)
+    base = plan.base.isoformat(sep=" ")
     stalled_from = last_seq + 1
     if stalled and faults.stalled_system > 0:
         # A first run stalls the trailing share of its batches; once stalled, a system stays
@@ -219,6 +371,7 @@ def _generate_table(
             if plan.first_seq > 0
             else last_seq + 1 - math.ceil(faults.stalled_system * batches)
         )
+    other_systems = tuple(s for s in SOURCE_SYSTEMS if s != table.system)
 
     companions = ""
     partner = next((a for a, b in CONFLICT_PAIRS if b is table), None)
@@ -235,13 +388,29 @@ def _generate_table(
         union all
         select
             {key_cols}, {other_cols},
-            '{t}:conflict:' || src_event_id as _event_id,
-            'upsert' as op, ts, null as invalid_reason, false as is_ooo, false as is_late,
-            true as is_conflict, least({last_seq}, greatest({plan.first_seq},
-                {plan.first_seq} - 1 + cast(ceil(epoch_us(ts - timestamp '{plan.base.isoformat(sep=' ')}')
+            '{t}:conflict:' || src_event_id as _event_id, '{table.system}' as _source_system,
+            'upsert' as _op, 'upsert' as op, ts, null as invalid_reason, false as is_ooo,
+            false as is_late, true as is_conflict, least({last_seq}, greatest({plan.first_seq},
+                {plan.first_seq} - 1 + cast(ceil(epoch_us(ts - timestamp '{base}')
                 / {plan.step_us}) as bigint))) as seq,
             i, kn
         from (select c.*, 1000000000000 + c.src_index as i from _sim_conflicts as c)"""
+
+    offset_renderings = ", ".join(
+        f"strftime(ts + to_minutes({minutes}), '%Y-%m-%dT%H:%M:%S.%f') || '{suffix}'"
+        for suffix, minutes in OFFSETS
+    )
+    redelivered = ""
+    if table.redelivery_columns:
+        redelivered = f"""
+        union all
+        select * replace (
+            {_redelivery_changes(table)},
+            least({last_seq}, seq + case when {_rand('rw')} < 0.5 then 0
+                else 1 + cast(hash(i, 'rl', $seed) % 3 as bigint) end) as seq
+        ), 2 as copy_no
+        from events
+        where is_redelivered"""
 
     sql = f"""
     create or replace temp table _sim as
@@ -251,7 +420,8 @@ def _generate_table(
             i // {plan.per_batch} as seq,
             hash(i, 'key', $seed) % {table.key_space(spaces)} as kn,
             case when {_rand('del')} < {table.delete_rate} then 'delete' else 'upsert' end as op,
-            {_rand('inv')} < {faults.invalid} as is_invalid,
+            -- salted with the table, so an index is not invalid in every table at once
+            {_rand('inv', f"i, '{t}'")} as u_inv,
             {_rand('late')} < {faults.late} as is_late,
             {_rand('ooo')} < {faults.out_of_order} as is_ooo_raw
         from range({first_event}, {last_event}) as r(i)
@@ -259,7 +429,7 @@ def _generate_table(
     timed as (
         select
             *,
-            case when is_invalid then {_invalid_reason_expr(table)} end as invalid_reason,
+            {_invalid_reason_expr(table, faults)} as invalid_reason,
             is_ooo_raw and not is_late as is_ooo,
             {plan.finish_expr('seq')}
                 - to_microseconds(cast({interval_us} * (0.05 + 0.95 * {_rand('t')}) as bigint))
@@ -270,16 +440,32 @@ def _generate_table(
                   end as ts
         from numbered
     ),
-    events as (
+    generated as (
         select
             {_event_columns(table)},
-            '{t}:' || cast(i as varchar) as _event_id,
+            case when invalid_reason = 'null_event_id' then null
+                else '{t}:' || cast(i as varchar) end as _event_id,
+            case when invalid_reason = 'null_source_system' then null
+                when invalid_reason = 'wrong_source_system' then {_choose(other_systems, 'wss')}
+                else '{table.system}' end as _source_system,
+            case when invalid_reason = 'invalid_op' then {_choose(INVALID_OPS, 'iop')}
+                else op end as _op,
             op, ts, invalid_reason, is_ooo, is_late,
             {"op = 'upsert' and invalid_reason is null" if table.foreign_writes else "false"}
                 as is_conflict,
             seq, i, kn
         from timed
         {companions}
+    ),
+    events as (
+        select
+            *,
+            invalid_reason is null
+                and {_rand('off', f"i, '{t}'")} < {faults.offset_timestamps} as is_offset,
+            invalid_reason is null and op = 'upsert'
+                and {_rand('crd', f"i, '{t}'")} < {faults.conflicting_redelivery} as is_redelivered,
+            _event_id is not null and {_rand('dup')} < {faults.duplicate} as has_dup
+        from generated
     ),
     copies as (
         select *, 0 as copy_no from events
@@ -289,9 +475,10 @@ def _generate_table(
                 else 1 + cast(hash(i, 'dl', $seed) % 3 as bigint) end) as seq
         ), 1 as copy_no
         from events
-        where {_rand('dup')} < {faults.duplicate}
+        where has_dup
+        {redelivered}
     ),
-    batch_faults as (
+    batch_flags as (
         select
             seq,
             {plan.finish_expr('seq')} as finished_at,
@@ -302,107 +489,68 @@ def _generate_table(
                 and not ({_rand('miss', f"seq, '{t}'")} < {faults.missing_batch})
                 and {_rand('part', f"seq, '{t}'")} < {faults.partial_batch} as partial
         from range({plan.first_seq}, {last_seq + 1}) as b(seq)
+    ),
+    batch_faults as (
+        -- A late commit stamps the rows of a delivered batch long before this run started;
+        -- its ledger entry is as usual. Stalled batches are not committed at all.
+        select
+            f.*,
+            case when not f.stalled and not f.missing then lc.minutes end as late_commit_minutes
+        from batch_flags as f
+        left join {_late_commit_values(late_commits)} as lc on lc.seq = f.seq
+    ),
+    delivered as (
+        select
+            c.*,
+            b.finished_at as _finished_at,
+            case when c.invalid_reason = 'null_batch_id' then null
+                else '{t}-' || lpad(cast(c.seq as varchar), 6, '0') end as _sync_batch_id,
+            case
+                when c.invalid_reason = 'null_loaded_at' then null
+                when c.invalid_reason = 'future_loaded_at'
+                    then timestamp '{FUTURE}' + to_minutes(cast(hash(c.i, 'fla', $seed) % 525600 as bigint))
+                when b.late_commit_minutes is not null
+                    then timestamp '{base}' - to_minutes(cast(b.late_commit_minutes as bigint))
+                else b.finished_at
+            end as _loaded_at,
+            case
+                when c.invalid_reason = 'unparseable_timestamp'
+                    then {_choose(GARBAGE_TIMESTAMPS, 'gts', 'c.i')}
+                when c.invalid_reason = 'future_event_at'
+                    then strftime(timestamp '{FUTURE}' + to_minutes(cast(hash(c.i, 'fea', $seed) % 525600 as bigint)),
+                        '%Y-%m-%dT%H:%M:%SZ')
+                when c.is_offset
+                    then list_element([{offset_renderings}],
+                        1 + cast(hash(c.i, 'offz', $seed) % {len(OFFSETS)} as integer))
+                else strftime(c.ts, '%Y-%m-%dT%H:%M:%S.%fZ')
+            end as _source_event_at,
+            b.missing, b.partial, b.stalled, b.late_commit_minutes, false as recovered,
+            not (b.missing or b.stalled or (b.partial and {_rand('cut', 'c.i, c.copy_no')} < 0.4)) as landed
+        from copies as c
+        inner join batch_faults as b on c.seq = b.seq
     )
     select
-        c.*,
-        '{t}-' || lpad(cast(c.seq as varchar), 6, '0') as _sync_batch_id,
-        b.finished_at as _loaded_at,
-        case when c.invalid_reason = 'unparseable_timestamp'
-            then list_element([{garbage}], 1 + cast(hash(c.i, 'gts', $seed) % {len(GARBAGE_TIMESTAMPS)} as integer))
-            else strftime(c.ts, '%Y-%m-%dT%H:%M:%S.%fZ') end as _source_event_at,
-        b.missing, b.partial, b.stalled,
-        not (b.missing or b.stalled or (b.partial and {_rand('cut', 'c.i, c.copy_no')} < 0.4)) as landed
-    from copies as c
-    inner join batch_faults as b on c.seq = b.seq
+        *,
+        -- only deliveries of an event sent more than once need it to find their canonical one
+        case when has_dup or is_redelivered then {payload_hash_expr(table)} end as _payload_hash
+    from delivered
     """
     con.execute(_sql(sql, seed=seed, spaces=spaces))
+    recovered_any = _recover_backlog(con, table, faults)
+    _rank_deliveries(con, table, recovered_any)
+    _write_ledger(con, table, seed=seed, spaces=spaces)
+    _write_truth(con, table)
 
     cols = ", ".join(table.columns)
     con.execute(
         f"""
         insert into landing.{t} ({cols}, _event_id, _source_system, _op, _source_event_at,
                                 _loaded_at, _sync_batch_id)
-        select {cols}, _event_id, '{table.system}', op, _source_event_at, _loaded_at, _sync_batch_id
+        select {cols}, _event_id, _source_system, _op, _source_event_at, _loaded_at, _sync_batch_id
         from _sim where landed
-        order by _loaded_at, _event_id
+        order by _loaded_at, _event_id, i, copy_no
         """
     )
-    # The sender's view: every row it sent (lost or not), the checksum of distinct event ids.
-    # A missing batch is still recorded as a success; that is the fault.
-    ledger_sql = f"""
-        with sent as (
-            select seq, count(*) as rows_sent, sum(distinct_hash) as checksum
-            from (
-                select seq,
-                    case when row_number() over (partition by seq, _event_id order by copy_no) = 1
-                        then cast('0x' || left(md5(_event_id), 8) as bigint) else 0 end as distinct_hash
-                from _sim
-            )
-            group by seq
-        ),
-        partial_batches as (
-            select seq, bool_or(partial) as partial from _sim group by seq
-        ),
-        batches as (
-            select b.seq, {plan.finish_expr('b.seq')} as finished_at,
-                coalesce(p.partial, false) as partial
-            from range({plan.first_seq}, {last_seq + 1}) as b(seq)
-            left join partial_batches as p on b.seq = p.seq
-            where b.seq < {stalled_from}
-        )
-        insert into landing.sync_batches
-        select
-            '{t}-' || lpad(cast(a.seq as varchar), 6, '0'),
-            '{table.system}', '{table.entity}', '{t}', a.seq,
-            a.finished_at - interval {int(BATCH_DURATION.total_seconds())} second, a.finished_at,
-            case when a.partial then 'partial' else 'success' end,
-            coalesce(s.rows_sent, 0), coalesce(s.checksum, 0)
-        from batches as a
-        left join sent as s on a.seq = s.seq
-    """
-    con.execute(_sql(ledger_sql, seed=seed, spaces=spaces))
-    truth_sql = f"""
-        with landed as (
-            select *,
-                row_number() over (partition by _event_id order by _loaded_at, seq, copy_no) > 1 as is_dup
-            from _sim where landed
-        ),
-        per_batch as (
-            select seq,
-                count(*) as rows_landed,
-                count(*) filter (where not is_dup) as events_landed,
-                count(*) filter (where is_dup) as duplicates,
-                count(*) filter (where not is_dup and is_ooo) as out_of_order,
-                count(*) filter (where not is_dup and is_late) as late,
-                count(*) filter (where not is_dup and is_conflict) as conflicts,
-                count(*) filter (where not is_dup and invalid_reason = 'null_key') as null_key,
-                count(*) filter (where not is_dup and invalid_reason = 'invalid_enum') as bad_enum,
-                count(*) filter (where not is_dup and invalid_reason = 'negative_quantity') as neg,
-                count(*) filter (where not is_dup and invalid_reason = 'unparseable_timestamp') as bad_ts,
-                count(*) filter (where not is_dup and op = 'delete') as deletes
-            from landed group by seq
-        ),
-        sent as (select seq, count(*) as rows_sent from _sim group by seq)
-        insert into {TRUTH_TABLE}
-        select '{t}', '{t}-' || lpad(cast(b.seq as varchar), 6, '0'), b.seq,
-            not b.stalled_flag, case when b.stalled_flag then null
-                when l.status is not null then l.status end,
-            coalesce(l.status = 'success' and coalesce(p.rows_landed, 0) = 0
-                and coalesce(s.rows_sent, 0) > 0 and bm.missing, false),
-            coalesce(l.status = 'partial', false), b.stalled_flag,
-            coalesce(s.rows_sent, 0), coalesce(p.rows_landed, 0), coalesce(p.events_landed, 0),
-            coalesce(p.duplicates, 0), coalesce(p.out_of_order, 0), coalesce(p.late, 0),
-            coalesce(p.conflicts, 0), coalesce(p.null_key, 0), coalesce(p.bad_enum, 0),
-            coalesce(p.neg, 0), coalesce(p.bad_ts, 0), coalesce(p.deletes, 0)
-        from (select seq, seq >= {stalled_from} as stalled_flag
-              from range({plan.first_seq}, {last_seq + 1}) as r(seq)) as b
-        left join landing.sync_batches as l
-            on l.batch_id = '{t}-' || lpad(cast(b.seq as varchar), 6, '0')
-        left join (select distinct seq, missing from _sim) as bm on bm.seq = b.seq
-        left join per_batch as p on p.seq = b.seq
-        left join sent as s on s.seq = b.seq
-    """
-    con.execute(_sql(truth_sql, seed=seed, spaces=spaces))
 
     if table.extract:
         _refresh_extract(con, table, now_literal=plan.finish_expr(str(last_seq)))
@@ -418,16 +566,207 @@ def _generate_table(
                     {conflict_col} as src_value,
                     ts + to_microseconds(cast(120000000 * {_rand('cgap')} as bigint)) as ts
                 from _sim
-                where copy_no = 0 and op = 'upsert' and invalid_reason is null
+                where copy_no = 0 and op = 'upsert' and invalid_reason is null and not recovered
                     and {_rand('conf')} < {faults.conflict}
                 """,
                 seed=seed,
                 spaces=spaces,
             )
         )
+    _hold_back_stalled(con, table)
     landed = con.execute("select count(*) from _sim where landed").fetchone()
     con.execute("drop table _sim")
+    con.execute("drop table _sim_rank")
     return int(landed[0]) if landed else 0
+
+
+def _recover_backlog(con: duckdb.DuckDBPyConnection, table: LandingTable, faults: FaultRates) -> bool:
+    """`recovery`: deliver the oldest share of a stalled backlog, exactly as it was generated.
+
+    The rows keep their batch ids, sequence numbers, event ids and `_loaded_at` (the batch's
+    original scheduled finish); the ledger entries are written with this run's batches, so
+    the gap in the sequence closes from its start.
+    """
+    backlog = backlog_table(table)
+    if faults.recovery <= 0 or not _table_exists(con, backlog):
+        return False
+    seqs = [int(r[0]) for r in con.execute(f"select distinct seq from {backlog} order by 1").fetchall()]
+    if not seqs:
+        return False
+    through = seqs[math.ceil(faults.recovery * len(seqs)) - 1]
+    con.execute(
+        f"""
+        insert into _sim
+        select * replace (false as stalled, true as recovered, true as landed)
+        from {backlog} where seq <= {through}
+        """
+    )
+    con.execute(f"delete from {backlog} where seq <= {through}")
+    return True
+
+
+def _hold_back_stalled(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
+    """Keep the rows of this run's stalled batches for a later `recovery`."""
+    backlog = backlog_table(table)
+    (stalled,) = con.execute("select count(*) from _sim where stalled").fetchone() or (0,)
+    if not stalled:
+        return
+    con.execute(f"create table if not exists {backlog} as select * from _sim where false")
+    con.execute(f"insert into {backlog} select * from _sim where stalled")
+
+
+def _rank_deliveries(con: duckdb.DuckDBPyConnection, table: LandingTable, recovered: bool) -> None:
+    """Classify the landed deliveries of events sent more than once, by staging's rule.
+
+    `_sim_rank` holds, per such delivery, whether it is the canonical one and, if not, whether
+    its payload differs from the canonical's (a conflicting redelivery). A recovered delivery
+    competes with the deliveries of the same event that landed in earlier runs.
+    """
+    earlier = ""
+    if recovered:
+        earlier = f"""
+        union all
+        select cast(null as bigint), cast(null as integer), _event_id, _loaded_at,
+            _sync_batch_id, {payload_hash_expr(table)}
+        from landing.{table.name}
+        where _event_id in (
+            select _event_id from _sim where recovered and (has_dup or is_redelivered)
+        )"""
+    con.execute(
+        f"""
+        create or replace temp table _sim_rank as
+        with deliveries as (
+            select i, copy_no, _event_id, _loaded_at, _sync_batch_id, _payload_hash
+            from _sim
+            where landed and (has_dup or is_redelivered)
+            {earlier}
+        ),
+        ranked as (
+            select
+                *,
+                row_number() over canonical_first = 1 as is_canonical,
+                first_value(_payload_hash) over canonical_first as canonical_hash
+            from deliveries
+            window canonical_first as (partition by _event_id order by {CANONICAL_ORDER})
+        )
+        select i, copy_no, is_canonical,
+            not is_canonical and _payload_hash <> canonical_hash as is_conflicting
+        from ranked
+        where i is not null
+        """
+    )
+
+
+def _write_ledger(
+    con: duckdb.DuckDBPyConnection, table: LandingTable, *, seed: int, spaces: KeySpaces
+) -> None:
+    """The sender's view: every row it sent (lost or not), the checksum of distinct event ids.
+
+    A missing batch is still recorded as a success; that is the fault. Events sent without an
+    id add nothing to the checksum.
+    """
+    t = table.name
+    ledger_sql = f"""
+        with ids as (
+            select seq, _event_id from _sim where not stalled and not (has_dup or is_redelivered)
+            union all
+            select distinct seq, _event_id from _sim where not stalled and (has_dup or is_redelivered)
+        ),
+        checksums as (
+            select seq, sum(cast('0x' || left(md5(_event_id), 8) as bigint)) as checksum
+            from ids group by seq
+        ),
+        batches as (
+            select seq, max(_finished_at) as finished_at, bool_or(partial) as partial,
+                count(*) as rows_sent
+            from _sim where not stalled group by seq
+        )
+        insert into landing.sync_batches
+        select
+            '{t}-' || lpad(cast(a.seq as varchar), 6, '0'),
+            '{table.system}', '{table.entity}', '{t}', a.seq,
+            a.finished_at - interval {int(BATCH_DURATION.total_seconds())} second, a.finished_at,
+            case when a.partial then 'partial' else 'success' end,
+            a.rows_sent, coalesce(s.checksum, 0)
+        from batches as a
+        left join checksums as s on a.seq = s.seq
+    """
+    con.execute(_sql(ledger_sql, seed=seed, spaces=spaces))
+
+
+def _write_truth(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
+    """Per batch of this run (and per recovered batch): what was sent, landed and injected.
+
+    Counts are of canonical deliveries, attributed to the batch that sent them, except
+    `rows_*`, `duplicates` (non-canonical deliveries with the canonical's payload) and
+    `conflicting_redeliveries` (non-canonical deliveries with another payload).
+    """
+    t = table.name
+    reasons = ",\n                ".join(
+        f"count(*) filter (where canonical and invalid_reason = '{r}') as {truth_key(r)}"
+        for r in QUARANTINE_REASONS
+    )
+    con.execute(
+        f"""
+        delete from {TRUTH_TABLE}
+        where landing_table = '{t}'
+            and sequence_number in (select distinct seq from _sim where recovered)
+        """
+    )
+    con.execute(
+        f"""
+        with landed as (
+            select s.*,
+                coalesce(r.is_canonical, true) as canonical,
+                coalesce(r.is_conflicting, false) as conflicting
+            from _sim as s
+            left join _sim_rank as r on s.i = r.i and s.copy_no = r.copy_no
+            where s.landed
+        ),
+        per_batch as (
+            select seq,
+                count(*) as rows_landed,
+                count(*) filter (where canonical) as events_landed,
+                count(*) filter (where not canonical and not conflicting) as duplicates,
+                count(*) filter (where conflicting) as conflicting_redeliveries,
+                count(*) filter (where canonical and is_ooo) as out_of_order,
+                count(*) filter (where canonical and is_late) as late,
+                count(*) filter (where canonical and is_conflict) as conflicts,
+                count(*) filter (where canonical and is_offset) as offset_timestamps,
+                count(*) filter (where _sync_batch_id is null) as rows_null_batch_id,
+                count(*) filter (where canonical and op = 'delete') as deletes,
+                {reasons}
+            from landed group by seq
+        ),
+        batches as (
+            select seq, count(*) as rows_sent, bool_or(stalled) as stalled,
+                bool_or(missing) as missing, bool_or(recovered) as recovered,
+                max(late_commit_minutes) as late_commit_minutes
+            from _sim group by seq
+        )
+        insert into {TRUTH_TABLE} by name
+        select
+            '{t}' as landing_table,
+            '{t}-' || lpad(cast(b.seq as varchar), 6, '0') as batch_id,
+            b.seq as sequence_number,
+            l.status is not null as in_ledger,
+            l.status as ledger_status,
+            coalesce(l.status = 'success' and coalesce(p.rows_landed, 0) = 0 and b.missing, false)
+                as missing,
+            coalesce(l.status = 'partial', false) as partial,
+            b.stalled, b.recovered, b.late_commit_minutes, b.rows_sent,
+            columns(p.* exclude (seq))
+        from batches as b
+        left join landing.sync_batches as l
+            on l.batch_id = '{t}-' || lpad(cast(b.seq as varchar), 6, '0')
+        left join per_batch as p on p.seq = b.seq
+        """
+    )
+    con.execute(
+        f"update {TRUTH_TABLE} set "
+        + ", ".join(f"{c} = coalesce({c}, 0)" for c in TRUTH_COUNTS)
+        + f" where landing_table = '{t}'"
+    )
 
 
 def extract_table(table: LandingTable) -> str:
@@ -438,8 +777,10 @@ def _refresh_extract(con: duckdb.DuckDBPyConnection, table: LandingTable, now_li
     """The source's own full dump: the latest valid version of every live key.
 
     It knows every change the source made, including the ones whose batches never landed,
-    so comparing it with the warehouse state reveals drift. Quarantined events are not part
-    of it: what the source holds for them is unknowable from the landing zone.
+    so comparing it with the warehouse state reveals drift. An event sent more than once
+    counts with the payload of its canonical delivery (the one staging keeps). Quarantined
+    events are not part of it: what the source holds for them is unknowable from the landing
+    zone. Recovered events were part of it when they were generated.
     """
     cols = ", ".join(table.columns)
     keys = ", ".join(table.key_columns)
@@ -453,13 +794,24 @@ def _refresh_extract(con: duckdb.DuckDBPyConnection, table: LandingTable, now_li
     con.execute(
         f"""
         create or replace temp table _extract_next as
-        with versions as (
+        with sent_once as (
+            select * from _sim
+            where not recovered and invalid_reason is null and not (has_dup or is_redelivered)
+        ),
+        sent_canonical as (
+            select * from _sim
+            where not recovered and invalid_reason is null and (has_dup or is_redelivered)
+            qualify row_number() over (partition by i order by {CANONICAL_ORDER}) = 1
+        ),
+        versions as (
             select {cols}, updated_at, false as is_delete, '' as _event_id
             from {extract_table(table)}
             union all
             select {cols}, ts as updated_at, op = 'delete' as is_delete, _event_id
-            from _sim
-            where copy_no = 0 and invalid_reason is null
+            from sent_once
+            union all
+            select {cols}, ts as updated_at, op = 'delete' as is_delete, _event_id
+            from sent_canonical
         )
         select * exclude (is_delete, _event_id), {now_literal} as _extracted_at
         from versions
@@ -553,6 +905,7 @@ def simulate(
         stalled_system = (
             SOURCE_SYSTEMS[seed % len(SOURCE_SYSTEMS)] if params.faults.stalled_system > 0 else None
         )
+        late_commits = _late_commits(con, plans, params.batches, seed, params.faults.late_commit)
         runs: list[TableRun] = []
         con.execute("begin transaction")
         for plan in plans:
@@ -564,19 +917,28 @@ def simulate(
                 spaces=spaces,
                 faults=params.faults,
                 stalled=plan.table.system == stalled_system,
+                late_commits=late_commits.get(plan.table.name, {}),
             )
             runs.append(TableRun(plan.table.name, params.batches, rows))
             if progress:
                 progress(f"landing.{plan.table.name}: {rows:,} rows in {params.batches} batches")
+            backlog = (
+                con.execute(
+                    f"select min(seq), max(seq) from {backlog_table(plan.table)}"
+                ).fetchone()
+                if _table_exists(con, backlog_table(plan.table))
+                else None
+            ) or (None, None)
             con.execute(
                 f"""
-                insert or replace into {STATE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)
+                insert or replace into {STATE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     plan.table.name, seed, entities, plan.per_batch, plan.table.batch_minutes,
                     plan.first_seq + params.batches,
                     plan.first_event + plan.per_batch * params.batches,
                     _finish(plan, plan.first_seq + params.batches - 1),
+                    *backlog,
                 ],
             )
         con.execute("commit")
@@ -609,13 +971,6 @@ def _finish(plan: _TablePlan, seq: int) -> datetime:
     return plan.base + timedelta(microseconds=(seq - plan.first_seq + 1) * plan.step_us)
 
 
-TRUTH_COUNTS = (
-    "rows_sent", "rows_landed", "events_landed", "duplicates", "out_of_order", "late",
-    "conflicts", "invalid_null_key", "invalid_enum", "invalid_negative_quantity",
-    "invalid_unparseable_timestamp", "deletes",
-)
-
-
 def build_truth(con: duckdb.DuckDBPyConnection) -> dict:
     """The cumulative account of everything injected, per table and per batch."""
     rows = con.execute(
@@ -628,18 +983,30 @@ def build_truth(con: duckdb.DuckDBPyConnection) -> dict:
         entry = tables.setdefault(
             rec["landing_table"],
             {"totals": dict.fromkeys(TRUTH_COUNTS, 0), "batches": {}, "missing_batches": [],
-             "partial_batches": [], "stalled_batches": []},
+             "partial_batches": [], "stalled_batches": [], "recovered_batches": [],
+             "late_commit_batches": {}, "null_batch_id_batches": []},
         )
         for key in TRUTH_COUNTS:
             entry["totals"][key] += int(rec[key])
         entry["batches"][rec["batch_id"]] = {
-            key: rec[key] for key in ("sequence_number", "in_ledger", "ledger_status", *TRUTH_COUNTS)
+            key: rec[key]
+            for key in ("sequence_number", "in_ledger", "ledger_status", "recovered",
+                        "late_commit_minutes", *TRUTH_COUNTS)
         }
-        for flag in ("missing", "partial", "stalled"):
+        for flag in ("missing", "partial", "stalled", "recovered"):
             if rec[flag]:
                 entry[f"{flag}_batches"].append(rec["batch_id"])
+        if rec["late_commit_minutes"] is not None and rec["rows_landed"]:
+            entry["late_commit_batches"][rec["batch_id"]] = rec["late_commit_minutes"]
+        if rec["rows_null_batch_id"]:
+            entry["null_batch_id_batches"].append(rec["batch_id"])
     totals = dict.fromkeys(TRUTH_COUNTS, 0)
     for entry in tables.values():
         for key in TRUTH_COUNTS:
             totals[key] += entry["totals"][key]
-    return {"format": "syncgov-simulate-truth/v1", "totals": totals, "tables": tables}
+    return {
+        "format": "syncgov-simulate-truth/v2",
+        "quarantine_reasons": {reason: truth_key(reason) for reason in QUARANTINE_REASONS},
+        "totals": totals,
+        "tables": tables,
+    }

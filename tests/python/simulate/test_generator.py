@@ -11,7 +11,7 @@ import pytest
 
 from governance.errors import InputError, UsageError
 from governance.simulate import SimulationParams, simulate
-from governance.simulate.catalog import LANDING_TABLES
+from governance.simulate.catalog import LANDING_TABLES, SOURCE_SYSTEMS
 from governance.simulate.faults import DEMO_FAULTS, FaultRates
 
 NOW = datetime(2026, 11, 24, 12, 0, 0)
@@ -55,8 +55,12 @@ def test_landing_contract_columns(tmp_path: Path) -> None:
         cols = [r[0] for r in con.execute(f"describe landing.{t.name}").fetchall()]
         assert cols[-6:] == ["_event_id", "_source_system", "_op", "_source_event_at",
                              "_loaded_at", "_sync_batch_id"]
-        systems = {r[0] for r in con.execute(f"select distinct _source_system from landing.{t.name}").fetchall()}
-        assert systems == {t.system}
+        systems = dict(con.execute(
+            f"select _source_system, count(*) from landing.{t.name} group by 1"
+        ).fetchall())
+        # wrong_source_system and null_metadata send a few rows as another system or none
+        assert set(systems) <= {*SOURCE_SYSTEMS, None}
+        assert systems[t.system] > 0.97 * sum(systems.values()), systems
     ledger_cols = [r[0] for r in con.execute("describe landing.sync_batches").fetchall()]
     assert {"batch_id", "source_system", "entity", "sequence_number", "started_at", "finished_at",
             "status", "rows_sent", "event_id_checksum"} <= set(ledger_cols)
@@ -79,11 +83,15 @@ def test_truth_file_agrees_with_what_landed(tmp_path: Path) -> None:
     con = duckdb.connect(str(wh), read_only=True)
     for t in LANDING_TABLES:
         entry = truth["tables"][t.name]
-        rows, distinct = con.execute(
-            f"select count(*), count(distinct _event_id) from landing.{t.name}"
+        rows, distinct, no_id = con.execute(
+            f"select count(*), count(distinct _event_id), count(*) filter (where _event_id is null)"
+            f" from landing.{t.name}"
         ).fetchone()
         assert entry["totals"]["rows_landed"] == rows
-        assert entry["totals"]["duplicates"] == rows - distinct
+        # a delivery without an event id is an event of its own
+        assert entry["totals"]["events_landed"] == distinct + no_id
+        redelivered = entry["totals"]["duplicates"] + entry["totals"]["conflicting_redeliveries"]
+        assert redelivered == rows - distinct - no_id
         for batch_id in entry["missing_batches"]:
             status, sent, landed = _ledger_and_landed(con, t.name, batch_id)
             assert (status, landed) == ("success", 0)

@@ -7,13 +7,14 @@ fail the build and therefore the demo.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -64,6 +65,9 @@ class DemoSummary:
     corrections: tuple[tuple[str, bool], ...]
     exports: ExportRun | None = None
     drt_validate: str | None = None
+    # late-committed batches of the append, by how long before the run they were stamped:
+    # minutes late -> (batches, of which fully staged by the incremental build)
+    late_commits: dict[int, tuple[int, int]] = field(default_factory=dict)
     # the operator surface (issue 7): the status board and the HTML report
     status: StatusBoard | None = None
     report: Path | None = None
@@ -94,8 +98,9 @@ def run_demo(
     build = read_run_results(project_dir / "target")
     echo(f"    done in {run.seconds:.1f}s: {_counts_line(build)}")
 
-    echo("3/5 two more batches arrive: simulate --append, then an incremental dbt build")
-    simulate(
+    echo("3/5 two more batches arrive, some committed late: simulate --append, then an"
+         " incremental dbt build")
+    appended = simulate(
         SimulationParams(warehouse=warehouse, batches=2, faults=DEMO_FAULTS, append=True)
     )
     run = run_dbt(
@@ -132,6 +137,7 @@ def run_demo(
             ).fetchall()
         )
         controls = _read_controls(con)
+        late_commits = _late_commits(con, json.loads(appended.truth_path.read_text()))
     finally:
         con.close()
     # every landed row has exactly one disposition; all but the later deliveries were staged
@@ -160,6 +166,7 @@ def run_demo(
         incremental=incremental,
         freshness=freshness,
         stalled_system=sim.stalled_system,
+        late_commits=late_commits,
         **controls,
         **operator,
     )
@@ -175,6 +182,27 @@ def _operator_surface(project_dir: Path, warehouse: Path, echo: Callable[[str], 
         "status": status_board(snapshot, registry),
         "report": write_report(html, warehouse.parent / "report.html").resolve(),
     }
+
+
+def _late_commits(con: duckdb.DuckDBPyConnection, truth: dict) -> dict[int, tuple[int, int]]:
+    """Batches of the last append stamped before its start, and whether staging holds them."""
+    fully_staged = {
+        (table, batch) for table, batch in con.execute(
+            "select landing_table, batch_key from staging.stg__staged_batches"
+            " where rows_staged = rows_landed"
+        ).fetchall()
+    }
+    out: dict[int, tuple[int, int]] = {}
+    for table, entry in truth["tables"].items():
+        # the truth is cumulative: the append's batches are the table's last `batches`
+        last = max(b["sequence_number"] for b in entry["batches"].values())
+        first_appended = last - int(truth["run"]["batches"]) + 1
+        for batch, minutes in entry["late_commit_batches"].items():
+            if entry["batches"][batch]["sequence_number"] < first_appended:
+                continue
+            seen, staged = out.get(int(minutes), (0, 0))
+            out[int(minutes)] = (seen + 1, staged + ((table, batch) in fully_staged))
+    return dict(sorted(out.items()))
 
 
 def _read_controls(con: duckdb.DuckDBPyConnection) -> dict:

@@ -43,7 +43,8 @@ def _print_summary(s: DemoSummary) -> None:
     click.echo("")
     click.echo(f"syncgov demo: finished in {s.seconds:.0f}s — warehouse {s.warehouse}")
     click.echo(f"  landed rows {s.landed_rows:,}; distinct events staged {s.staged_events:,}"
-               f" ({s.landed_rows - s.staged_events:,} later deliveries of an event: duplicates and conflicting redeliveries)")
+               f" ({s.landed_rows - s.staged_events:,} later deliveries: duplicates and"
+               " conflicting redeliveries)")
     click.echo("  state tables (rows / tombstones):")
     for table, (rows, deleted) in s.state_rows.items():
         click.echo(f"    {table:<16} {rows:>8,} / {deleted:,}")
@@ -61,6 +62,11 @@ def _print_summary(s: DemoSummary) -> None:
         click.echo(f"    {f.status:<6} {f.source:<32} last batch {age} (error after {f.error_after})")
     if s.stalled_system:
         click.echo(f"  injected stall: {s.stalled_system} stopped loading")
+    if s.late_commits:
+        click.echo("  late commits in the append (stamped before what staging had seen), staged by"
+                   " the next incremental build: " + ", ".join(
+                       f"{_minutes(m)} late {staged}/{seen}"
+                       for m, (seen, staged) in s.late_commits.items()))
     click.echo("  sync health per domain (control.sync_health):")
     for domain, status, reason in s.health:
         click.echo(f"    {status:<8} {domain:<10} {reason}")
@@ -100,6 +106,12 @@ def _print_operator_surface(s: DemoSummary) -> None:
         out = console()
         out.print(render_table(s.status))
         out.print(summary_line(s.status), highlight=False)
+
+
+def _minutes(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} d"
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def _pairs(counts: dict[str, int]) -> str:

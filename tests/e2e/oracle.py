@@ -341,3 +341,12 @@ def actual_state(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, tuple
         f"select {key}, {', '.join(cols)}, {', '.join(META)} from state.{entity}"
     ).fetchall()
     return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def injected_reasons(totals: dict) -> dict[str, int]:
+    """Quarantine reason -> events the simulator made invalid that way (truth file v2 keys)."""
+    out = {}
+    for key, n in totals.items():
+        if key.startswith("invalid_") and n:
+            out[key if key in ("invalid_enum", "invalid_op") else key.removeprefix("invalid_")] = n
+    return out

@@ -10,6 +10,7 @@ import pytest
 
 from governance.simulate.faults import DEMO_FAULTS
 from tests.e2e.conftest import Warehouse
+from tests.e2e.oracle import injected_reasons
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("controls")]
 
@@ -29,15 +30,20 @@ def built(project_dir, tmp_path_factory) -> tuple[Warehouse, dict]:
 
 def test_missing_and_partial_batches_are_flagged(built) -> None:
     wh, truth = built
-    flagged = dict(wh.query(
-        "select batch_id, reconciliation_status from control.sync_reconciliation"
+    flagged = {(r[0], r[1]): r[2] for r in wh.query(
+        "select landing_table, batch_id, reconciliation_status from control.sync_reconciliation"
         " where reconciliation_status <> 'reconciled'"
-    ))
+    )}
     expected = {}
-    for entry in truth["tables"].values():
-        expected |= dict.fromkeys(entry["missing_batches"], "batch_missing")
-        expected |= dict.fromkeys(entry["partial_batches"], "missing_rows")
-    assert expected, "the demo faults must produce missing and partial batches"
+    for table, entry in truth["tables"].items():
+        # rows that lost their batch id leave their sender's batch short, and land unannounced
+        for batch in entry["null_batch_id_batches"]:
+            expected[(table, batch)] = "missing_rows"
+        if entry["null_batch_id_batches"]:
+            expected[(table, None)] = "unannounced"
+        expected |= {(table, b): "batch_missing" for b in entry["missing_batches"]}
+        expected |= {(table, b): "missing_rows" for b in entry["partial_batches"]}
+    assert any(v == "batch_missing" for v in expected.values()), "the demo faults miss batches"
     assert flagged == expected
 
 
@@ -59,19 +65,16 @@ def test_dispositions_match_injected_duplicates_and_quarantine(built) -> None:
     ))
     totals = truth["totals"]
     assert counts["duplicate"] == totals["duplicates"]
-    invalid = sum(totals[k] for k in totals if k.startswith("invalid_"))
-    assert counts["quarantined"] == invalid
+    assert counts["duplicate_conflict"] == totals["conflicting_redeliveries"] > 0
+    injected = injected_reasons(totals)
+    assert counts["quarantined"] == sum(injected.values())
     assert sum(counts.values()) == totals["rows_landed"]
+    assert set(counts) == {"applied", "superseded", "duplicate", "duplicate_conflict", "quarantined"}
     reasons = dict(wh.query(
         "select quarantine_reason, count(*) from control.sync_event_dispositions"
         " where disposition = 'quarantined' group by 1"
     ))
-    assert reasons == {
-        "null_key": totals["invalid_null_key"],
-        "invalid_enum": totals["invalid_enum"],
-        "negative_quantity": totals["invalid_negative_quantity"],
-        "unparseable_timestamp": totals["invalid_unparseable_timestamp"],
-    }
+    assert reasons == injected
 
 
 def test_applied_events_are_exactly_the_events_held_in_state(built) -> None:
@@ -133,12 +136,22 @@ def test_health_statuses_follow_the_injected_faults(built) -> None:
         "select batch_id from landing.sync_batches"
         " where finished_at >= (select max(evaluated_at) from control.sync_health) - interval 24 hour"
     )}
+    # a conflicting redelivery counts while its row's load time is in the window
+    loaded_recently = {r[0] for r in wh.query(
+        " union all ".join(
+            f"select distinct _sync_batch_id from landing.{t} where _loaded_at >="
+            " (select max(evaluated_at) from control.sync_health) - interval 24 hour"
+            for t in truth["tables"])
+    )}
     expected = {}
     for table, entry in truth["tables"].items():
         domain = domains[table]
+        unreconciled = recent & {*entry["missing_batches"], *entry["partial_batches"]}
+        conflicting = {b for b, counts in entry["batches"].items()
+                       if counts["conflicting_redeliveries"]} & loaded_recently
         if table.startswith(stalled + "__"):
             expected[domain] = "delayed"
-        elif recent & {*entry["missing_batches"], *entry["partial_batches"]}:
+        elif unreconciled or entry["null_batch_id_batches"] or conflicting:
             expected[domain] = "partial" if expected.get(domain) != "delayed" else "delayed"
         else:
             expected.setdefault(domain, "current")

@@ -29,6 +29,7 @@
 {%- set landing_table = source_name ~ '__' ~ table_name -%}
 {%- set tolerance = var('sync_future_tolerance_minutes') | int -%}
 {%- set progress = syncgov.staged_batches_relation() -%}
+{{ config(unique_key='_event_id') }}
 
 with clock as (
 

@@ -103,7 +103,7 @@ dispositions as (
             case
                 when
                     dispositions.disposition = 'duplicate_conflict'
-                    and dispositions._loaded_at >= clock.window_start
+                    and dispositions._loaded_at between clock.window_start and clock.evaluated_at
                     then 1
                 else 0
             end

@@ -136,11 +136,13 @@ def test_health_statuses_follow_the_injected_faults(built) -> None:
         "select batch_id from landing.sync_batches"
         " where finished_at >= (select max(evaluated_at) from control.sync_health) - interval 24 hour"
     )}
-    # a conflicting redelivery counts while its row's load time is in the window
+    # a conflicting redelivery counts while its batch's load time is in the window (a batch's
+    # stamp: its earliest `_loaded_at`; rows with a bogus future one are quarantined)
     loaded_recently = {r[0] for r in wh.query(
         " union all ".join(
-            f"select distinct _sync_batch_id from landing.{t} where _loaded_at >="
-            " (select max(evaluated_at) from control.sync_health) - interval 24 hour"
+            f"select _sync_batch_id from landing.{t} group by 1 having min(_loaded_at) between"
+            " (select max(evaluated_at) - interval 24 hour from control.sync_health)"
+            " and (select max(evaluated_at) from control.sync_health)"
             for t in truth["tables"])
     )}
     expected = {}

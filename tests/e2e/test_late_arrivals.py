@@ -8,12 +8,14 @@ equal what a full refresh of the same landing zone gives, and the oracle compute
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
 
 from governance.dbt_invoke import read_run_results
+from governance.simulate.faults import FaultRates
 from tests.e2e.conftest import Warehouse
 from tests.e2e.oracle import ENTITIES, actual_state, expected_state
 
@@ -175,3 +177,44 @@ def test_a_staged_event_lost_after_the_build_fails_the_accounting(project_dir, t
         " where disposition = 'not_staged'"
     ))
     assert dispositions == {(e, "not_staged") for e, _ in lost}
+
+
+def test_a_resumed_loader_leaves_builds_green_and_its_backlog_closes_the_gap(project_dir, tmp_path):
+    """A stalled system resumes (a sequence gap: partial, never an integrity failure), then
+    delivers its backlog late with the original batch ids (the gap clears)."""
+    def now() -> datetime:  # freshness is judged against the build's clock
+        return datetime.now(UTC).replace(tzinfo=None)
+
+    wh = Warehouse(project_dir, tmp_path)
+    # seed 14 stalls the CRM (customer domain, SLO 60 min): a resumed CRM is not delayed
+    wh.simulate(seed=14, now=now() - timedelta(minutes=30), entities=200, events=5_000,
+                batches=12, faults=FaultRates(stalled_system=0.3))
+    wh.dbt("build")
+    truth = json.loads((wh.root / "simulate_truth.json").read_text())
+    stalled = truth["run"]["stalled_system"]
+    tables = {t for t, e in truth["tables"].items() if e["stalled_batches"]}
+    assert tables
+    assert all(t.startswith(stalled + "__") for t in tables)
+
+    # the loader resumes with new batches; the stalled ones are still missing
+    wh.simulate(now=now(), batches=1, faults=FaultRates(), append=True)
+    wh.dbt("build")  # before the fix the accounting test failed here, and on every later build
+    gaps = {r[0] for r in wh.query(
+        "select landing_table from control.sync_reconciliation"
+        " where reconciliation_status = 'sequence_gap'")}
+    assert gaps == tables
+    flows = dict(wh.query(
+        "select flow, status || ': ' || reason from control.sync_health where level = 'flow'"))
+    for table in tables:
+        assert flows[table].startswith("partial: "), flows[table]
+        assert "sequence_gap" in flows[table]
+
+    # the backlog arrives late, under its original batch ids and sequence numbers
+    wh.simulate(now=now(), batches=1, faults=FaultRates(recovery=1.0), append=True)
+    wh.dbt("build")
+    assert wh.query(
+        "select count(*) from control.sync_reconciliation where reconciliation_status <> 'reconciled'"
+    ) == [(0,)]
+    flows = dict(wh.query("select flow, status from control.sync_health where level = 'flow'"))
+    assert {flows[t] for t in tables} == {"current"}
+    _assert_states_match_oracle(wh)

@@ -3,8 +3,12 @@
 Each landing table is produced by one SQL pipeline over `range()`: events, their batches and
 times, then the injected faults, each kept as a flag column. Rows that land are written to
 `landing.<system>__<entity>`, batches to the ledger `landing.sync_batches`, and the per-batch
-fault counts to `landing._syncgov_truth`, from which the truth file is rendered. No Python
-loop touches a row, so ten million events take seconds, not hours.
+fault counts to `landing._syncgov_truth`, from which the truth file is rendered. The truth
+judges deliveries as staging does: of an event's deliveries the canonical one (first by load
+time, batch id, payload hash) is the event, the others are duplicates or conflicting
+redeliveries. Rows of a stalled system's batches wait in `landing._syncgov_backlog__<table>`
+until a `recovery` delivers them. No Python loop touches a row, so ten million events take
+seconds, not hours.
 """
 
 from __future__ import annotations
@@ -402,8 +406,9 @@ def _generate_table(
         union all
         select
             {key_cols}, {other_cols},
-            '{t}:conflict:' || src_event_id as _event_id, 'upsert' as op, ts, null as invalid_reason, false as is_ooo,
-            false as is_late, true as is_conflict, least({last_seq}, greatest({plan.first_seq},
+            '{t}:conflict:' || src_event_id as _event_id, 'upsert' as op, ts,
+            null as invalid_reason, false as is_ooo, false as is_late, true as is_conflict,
+            least({last_seq}, greatest({plan.first_seq},
                 {plan.first_seq} - 1 + cast(ceil(epoch_us(ts - timestamp '{base}')
                 / {plan.step_us}) as bigint))) as seq,
             i, kn

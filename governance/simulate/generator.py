@@ -3,8 +3,12 @@
 Each landing table is produced by one SQL pipeline over `range()`: events, their batches and
 times, then the injected faults, each kept as a flag column. Rows that land are written to
 `landing.<system>__<entity>`, batches to the ledger `landing.sync_batches`, and the per-batch
-fault counts to `landing._syncgov_truth`, from which the truth file is rendered. No Python
-loop touches a row, so ten million events take seconds, not hours.
+fault counts to `landing._syncgov_truth`, from which the truth file is rendered. The truth
+judges deliveries as staging does: of an event's deliveries the canonical one (first by load
+time, batch id, payload hash) is the event, the others are duplicates or conflicting
+redeliveries. Rows of a stalled system's batches wait in `landing._syncgov_backlog__<table>`
+until a `recovery` delivers them. No Python loop touches a row, so ten million events take
+seconds, not hours.
 """
 
 from __future__ import annotations
@@ -284,16 +288,31 @@ def _redelivery_changes(table: LandingTable) -> str:
             changed = f"cast(cast({col} as bigint) + 1 as varchar)"
         else:
             changed = f"cast(cast({col} as decimal(18, 2)) + 1 as varchar)"
-        items.append(f"case when {chosen} = '{col}' then {changed} else {col} end as {col}")
-    return ", ".join(items)
+        items.append(
+            f"case when copy_no = 2 and {chosen} = '{col}' then {changed} else {col} end as {col},"
+        )
+    return " ".join(items)
 
 
-def payload_hash_expr(table: LandingTable, alias: str = "") -> str:
+def payload_hash_expr(table: LandingTable, *, op: str = "_op") -> str:
     """Staging's `_payload_hash`: md5 over the sorted columns, then `_op` and `_source_event_at`."""
-    prefix = f"{alias}." if alias else ""
-    parts = [f"coalesce({prefix}{c}, '\u2205')" for c in sorted(table.columns)]
-    parts += [f"coalesce({prefix}_op, '\u2205')", f"coalesce({prefix}_source_event_at, '\u2205')"]
+    parts = [f"coalesce({c}, '\u2205')" for c in sorted(table.columns)]
+    parts += [f"coalesce({op}, '\u2205')", "coalesce(_source_event_at, '\u2205')"]
     return "md5(" + " || '|' || ".join(parts) + ")"
+
+
+# `_op` and `_source_system` as sent, from the event's op, reason and index. They are derived
+# where needed rather than stored in `_sim`: two strings per row cost memory at 10M events.
+OP_EXPR = f"(case when invalid_reason = 'invalid_op' then {_choose(INVALID_OPS, 'iop')} else op end)"
+
+
+def _source_system_expr(table: LandingTable) -> str:
+    others = tuple(s for s in SOURCE_SYSTEMS if s != table.system)
+    return (
+        "(case when invalid_reason = 'null_source_system' then null"
+        f" when invalid_reason = 'wrong_source_system' then {_choose(others, 'wss')}"
+        f" else '{table.system}' end)"
+    )
 
 
 # The canonical delivery of an event: staging's order among its deliveries.
@@ -371,7 +390,6 @@ def _generate_table(
             if plan.first_seq > 0
             else last_seq + 1 - math.ceil(faults.stalled_system * batches)
         )
-    other_systems = tuple(s for s in SOURCE_SYSTEMS if s != table.system)
 
     companions = ""
     partner = next((a for a, b in CONFLICT_PAIRS if b is table), None)
@@ -388,9 +406,9 @@ def _generate_table(
         union all
         select
             {key_cols}, {other_cols},
-            '{t}:conflict:' || src_event_id as _event_id, '{table.system}' as _source_system,
-            'upsert' as _op, 'upsert' as op, ts, null as invalid_reason, false as is_ooo,
-            false as is_late, true as is_conflict, least({last_seq}, greatest({plan.first_seq},
+            '{t}:conflict:' || src_event_id as _event_id, 'upsert' as op, ts,
+            null as invalid_reason, false as is_ooo, false as is_late, true as is_conflict,
+            least({last_seq}, greatest({plan.first_seq},
                 {plan.first_seq} - 1 + cast(ceil(epoch_us(ts - timestamp '{base}')
                 / {plan.step_us}) as bigint))) as seq,
             i, kn
@@ -400,18 +418,6 @@ def _generate_table(
         f"strftime(ts + to_minutes({minutes}), '%Y-%m-%dT%H:%M:%S.%f') || '{suffix}'"
         for suffix, minutes in OFFSETS
     )
-    redelivered = ""
-    if table.redelivery_columns:
-        redelivered = f"""
-        union all
-        select * replace (
-            {_redelivery_changes(table)},
-            least({last_seq}, seq + case when {_rand('rw')} < 0.5 then 0
-                else 1 + cast(hash(i, 'rl', $seed) % 3 as bigint) end) as seq
-        ), 2 as copy_no
-        from events
-        where is_redelivered"""
-
     sql = f"""
     create or replace temp table _sim as
     with numbered as (
@@ -445,11 +451,6 @@ def _generate_table(
             {_event_columns(table)},
             case when invalid_reason = 'null_event_id' then null
                 else '{t}:' || cast(i as varchar) end as _event_id,
-            case when invalid_reason = 'null_source_system' then null
-                when invalid_reason = 'wrong_source_system' then {_choose(other_systems, 'wss')}
-                else '{table.system}' end as _source_system,
-            case when invalid_reason = 'invalid_op' then {_choose(INVALID_OPS, 'iop')}
-                else op end as _op,
             op, ts, invalid_reason, is_ooo, is_late,
             {"op = 'upsert' and invalid_reason is null" if table.foreign_writes else "false"}
                 as is_conflict,
@@ -468,15 +469,25 @@ def _generate_table(
         from generated
     ),
     copies as (
-        select *, 0 as copy_no from events
-        union all
-        select * replace (
-            least({last_seq}, seq + case when {_rand('dw')} < 0.5 then 0
-                else 1 + cast(hash(i, 'dl', $seed) % 3 as bigint) end) as seq
-        ), 1 as copy_no
-        from events
-        where has_dup
-        {redelivered}
+        -- copy 0 is the delivery, copy 1 an identical resend (`duplicate`), copy 2 a resend
+        -- with one column changed (`conflicting_redelivery`): each in the same batch half the
+        -- time, else one to three batches later
+        select * exclude (has_dup, is_redelivered) replace (
+            {_redelivery_changes(table)}
+            least({last_seq}, seq + case
+                when copy_no = 1 and {_rand('dw')} >= 0.5 then 1 + cast(hash(i, 'dl', $seed) % 3 as bigint)
+                when copy_no = 2 and {_rand('rw')} >= 0.5 then 1 + cast(hash(i, 'rl', $seed) % 3 as bigint)
+                else 0
+            end) as seq
+        ),
+        -- only deliveries of an event sent more than once need a payload hash to find their
+        -- canonical one
+        has_dup or is_redelivered as multi
+        from (
+            select e.*, c.copy_no
+            from events as e, (values (0), (1), (2)) as c(copy_no)
+            where c.copy_no = 0 or (c.copy_no = 1 and e.has_dup) or (c.copy_no = 2 and e.is_redelivered)
+        )
     ),
     batch_flags as (
         select
@@ -529,31 +540,27 @@ def _generate_table(
         from copies as c
         inner join batch_faults as b on c.seq = b.seq
     )
-    select
-        *,
-        -- only deliveries of an event sent more than once need it to find their canonical one
-        case when has_dup or is_redelivered then {payload_hash_expr(table)} end as _payload_hash
-    from delivered
+    select * from delivered
     """
     con.execute(_sql(sql, seed=seed, spaces=spaces))
     recovered_any = _recover_backlog(con, table, faults)
-    _rank_deliveries(con, table, recovered_any)
+    _rank_deliveries(con, table, recovered_any, seed=seed, spaces=spaces)
     _write_ledger(con, table, seed=seed, spaces=spaces)
     _write_truth(con, table)
 
     cols = ", ".join(table.columns)
-    con.execute(
-        f"""
+    insert = f"""
         insert into landing.{t} ({cols}, _event_id, _source_system, _op, _source_event_at,
                                 _loaded_at, _sync_batch_id)
-        select {cols}, _event_id, _source_system, _op, _source_event_at, _loaded_at, _sync_batch_id
+        select {cols}, _event_id, {_source_system_expr(table)}, {OP_EXPR}, _source_event_at,
+            _loaded_at, _sync_batch_id
         from _sim where landed
         order by _loaded_at, _event_id, i, copy_no
         """
-    )
+    con.execute(_sql(insert, seed=seed, spaces=spaces))
 
     if table.extract:
-        _refresh_extract(con, table, now_literal=plan.finish_expr(str(last_seq)))
+        _refresh_extract(con, table, now_literal=plan.finish_expr(str(last_seq)), seed=seed, spaces=spaces)
 
     if any(a is table for a, _ in CONFLICT_PAIRS) and faults.conflict > 0:
         # Remember which events the partner system will shadow (see `companions` above).
@@ -615,7 +622,10 @@ def _hold_back_stalled(con: duckdb.DuckDBPyConnection, table: LandingTable) -> N
     con.execute(f"insert into {backlog} select * from _sim where stalled")
 
 
-def _rank_deliveries(con: duckdb.DuckDBPyConnection, table: LandingTable, recovered: bool) -> None:
+def _rank_deliveries(
+    con: duckdb.DuckDBPyConnection, table: LandingTable, recovered: bool, *, seed: int,
+    spaces: KeySpaces,
+) -> None:
     """Classify the landed deliveries of events sent more than once, by staging's rule.
 
     `_sim_rank` holds, per such delivery, whether it is the canonical one and, if not, whether
@@ -630,15 +640,15 @@ def _rank_deliveries(con: duckdb.DuckDBPyConnection, table: LandingTable, recove
             _sync_batch_id, {payload_hash_expr(table)}
         from landing.{table.name}
         where _event_id in (
-            select _event_id from _sim where recovered and (has_dup or is_redelivered)
+            select _event_id from _sim where recovered and multi
         )"""
-    con.execute(
-        f"""
+    sql = f"""
         create or replace temp table _sim_rank as
         with deliveries as (
-            select i, copy_no, _event_id, _loaded_at, _sync_batch_id, _payload_hash
+            select i, copy_no, _event_id, _loaded_at, _sync_batch_id,
+                {payload_hash_expr(table, op=OP_EXPR)} as _payload_hash
             from _sim
-            where landed and (has_dup or is_redelivered)
+            where landed and multi
             {earlier}
         ),
         ranked as (
@@ -654,7 +664,7 @@ def _rank_deliveries(con: duckdb.DuckDBPyConnection, table: LandingTable, recove
         from ranked
         where i is not null
         """
-    )
+    con.execute(_sql(sql, seed=seed, spaces=spaces))
 
 
 def _write_ledger(
@@ -668,9 +678,9 @@ def _write_ledger(
     t = table.name
     ledger_sql = f"""
         with ids as (
-            select seq, _event_id from _sim where not stalled and not (has_dup or is_redelivered)
+            select seq, _event_id from _sim where not stalled and not multi
             union all
-            select distinct seq, _event_id from _sim where not stalled and (has_dup or is_redelivered)
+            select distinct seq, _event_id from _sim where not stalled and multi
         ),
         checksums as (
             select seq, sum(cast('0x' || left(md5(_event_id), 8) as bigint)) as checksum
@@ -773,7 +783,10 @@ def extract_table(table: LandingTable) -> str:
     return f"landing.{table.name}__extract"
 
 
-def _refresh_extract(con: duckdb.DuckDBPyConnection, table: LandingTable, now_literal: str) -> None:
+def _refresh_extract(
+    con: duckdb.DuckDBPyConnection, table: LandingTable, now_literal: str, *, seed: int,
+    spaces: KeySpaces,
+) -> None:
     """The source's own full dump: the latest valid version of every live key.
 
     It knows every change the source made, including the ones whose batches never landed,
@@ -791,16 +804,15 @@ def _refresh_extract(con: duckdb.DuckDBPyConnection, table: LandingTable, now_li
         from landing.{table.name} where false
         """
     )
-    con.execute(
-        f"""
+    sql = f"""
         create or replace temp table _extract_next as
         with sent_once as (
             select * from _sim
-            where not recovered and invalid_reason is null and not (has_dup or is_redelivered)
+            where not recovered and invalid_reason is null and not multi
         ),
         sent_canonical as (
-            select * from _sim
-            where not recovered and invalid_reason is null and (has_dup or is_redelivered)
+            select *, {payload_hash_expr(table, op=OP_EXPR)} as _payload_hash from _sim
+            where not recovered and invalid_reason is null and multi
             qualify row_number() over (partition by i order by {CANONICAL_ORDER}) = 1
         ),
         versions as (
@@ -819,7 +831,7 @@ def _refresh_extract(con: duckdb.DuckDBPyConnection, table: LandingTable, now_li
             partition by {keys} order by updated_at desc, is_delete desc, _event_id desc
         ) = 1 and not is_delete
         """
-    )
+    con.execute(_sql(sql, seed=seed, spaces=spaces))
     con.execute(f"delete from {extract_table(table)}")
     con.execute(f"insert into {extract_table(table)} select * from _extract_next")
     con.execute("drop table _extract_next")

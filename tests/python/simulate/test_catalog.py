@@ -1,0 +1,31 @@
+"""The simulator's catalog declares what the staging models validate, or its truth would lie."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from governance.simulate.catalog import LANDING_TABLES, LandingTable
+
+MODELS = Path(__file__).resolve().parents[3] / "models" / "staging"
+
+
+def _stage_events_arguments(table: LandingTable) -> dict:
+    """The keyword arguments of the model's `stage_events(...)` call, as Python literals."""
+    text = (MODELS / table.system / f"stg_{table.system}__{table.entity}.sql").read_text()
+    call = text[text.index("stage_events(") : text.rindex(")") + 1]
+    tree = ast.parse(call.replace("stage_events(", "f(", 1), mode="eval")
+    assert isinstance(tree.body, ast.Call)
+    return {kw.arg: ast.literal_eval(kw.value) for kw in tree.body.keywords}
+
+
+@pytest.mark.parametrize("table", LANDING_TABLES, ids=lambda t: t.name)
+def test_catalog_matches_the_staging_model(table: LandingTable) -> None:
+    args = _stage_events_arguments(table)
+    columns = {source: kind for source, _name, kind in args["columns"]}
+    assert set(columns) == set(table.columns)
+    assert {c: k for c, k in columns.items() if k != "string"} == table.column_types
+    assert {c: tuple(v) for c, v in args.get("enums", {}).items()} == table.enums
+    assert args.get("non_negative", []) == ([table.quantity_column] if table.quantity_column else [])

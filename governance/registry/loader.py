@@ -36,6 +36,8 @@ KINDS: tuple[str, ...] = ("policy", "teams", "systems", "domains", "flows", "exp
 # A company without reverse ETL has no exports.yml; it reads as an empty mapping.
 OPTIONAL: frozenset[str] = frozenset({"exports"})
 MAX_REPORTED = 10
+# The largest registry file read (a 5,000-domain registry is a few MiB).
+MAX_FILE_BYTES = 64 * 2**20
 
 
 class Located(dict):
@@ -220,8 +222,34 @@ class RegistryFile:
 
 @cache
 def schema(kind: str) -> dict:
+    """The JSON Schema of a registry file kind, with its patterns anchored as in ECMA-262.
+
+    The schema files are written for editors (ECMA-262 regular expressions, where `$` matches
+    only at the very end); Python's `$` also matches before a trailing newline, so an id
+    `"evil\\n"` would pass `^[a-z]+$` and reach file names. Here every pattern ending in `$` ends
+    in `\\Z` instead.
+    """
     text = resources.files("governance.schemas").joinpath(f"{kind}.schema.json").read_text()
-    return json.loads(text)
+    return _anchor_patterns(json.loads(text))
+
+
+def _anchor_patterns(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (_end_anchor(v) if k == "pattern" and isinstance(v, str) else _anchor_patterns(v))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_anchor_patterns(v) for v in node]
+    return node
+
+
+def _end_anchor(pattern: str) -> str:
+    if not pattern.endswith("$"):
+        return pattern
+    body = pattern[:-1]
+    backslashes = len(body) - len(body.rstrip("\\"))
+    return pattern if backslashes % 2 else body + "\\Z"  # an escaped `\$` is a literal
 
 
 @cache
@@ -236,11 +264,27 @@ def _fast_check(kind: str) -> Check | None:
     return compile_schema(schema(kind))
 
 
-def load_file(path: Path, kind: str) -> RegistryFile:
+def _read_text(path: Path) -> str:
+    """A registry file's text: a regular file of bounded size, in UTF-8, or a located error."""
     try:
-        text = path.read_text()
+        if not path.is_file():  # a FIFO or a device such as /dev/zero would hang or never end
+            raise InputError(f"{path}: not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; not a registry file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset"
+                         f" {exc.start}); save the file as UTF-8") from None
+
+
+def load_file(path: Path, kind: str) -> RegistryFile:
+    text = _read_text(path)
     try:
         data = _parse(text)
     except yaml.MarkedYAMLError as exc:
@@ -289,6 +333,9 @@ def _load_registry(directory: Path) -> dict[str, RegistryFile]:
         if kind not in KINDS:
             raise InputError(f"{path}: unknown registry file; expected one of "
                              + ", ".join(f"{k}.yml" for k in KINDS))
+        if kind in files:
+            raise InputError(f"{path}: a second {kind} file beside {files[kind].path};"
+                             " keep one of them")
         files[kind] = load_file(path, kind)
     for kind in OPTIONAL - files.keys():
         empty = Located({kind: Located()})

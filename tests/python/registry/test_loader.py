@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -137,3 +138,42 @@ def test_the_schemas_are_valid_draft_2020_12() -> None:
         schema = json.loads(path.read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         jsonschema.Draft202012Validator.check_schema(schema)
+
+
+# Inputs found by fuzzing the registry: each is exit 2 with the file named, never a hang, a
+# traceback or one file silently winning.
+
+
+def test_non_utf8_bytes_name_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "domains.yml"
+    path.write_bytes(b"domains:\n  customer:\n    owner: caf\xe9\n")
+    with pytest.raises(InputError, match=r"domains\.yml:3: not UTF-8 \(byte 0xe9"):
+        load_file(path, "domains")
+
+
+def test_a_fifo_or_a_device_is_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "domains.yml"
+    os.mkfifo(fifo)  # reading it would block until a writer appears
+    with pytest.raises(InputError, match=r"domains\.yml: not a regular file"):
+        load_file(fifo, "domains")
+    device = tmp_path / "policy.yml"
+    device.symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(InputError, match=r"policy\.yml: not a regular file"):
+        load_file(device, "policy")
+
+
+def test_two_files_for_one_kind_are_an_error(tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    shutil.copytree(REPO / "registry", registry)
+    shutil.copy(registry / "domains.yml", registry / "domains.yaml")
+    with pytest.raises(InputError, match=r"domains\.yml: a second domains file beside .*domains\.yaml"):
+        load_registry(registry)
+
+
+@pytest.mark.parametrize("value", ["evil\n", "evil\n\n"])
+def test_an_id_with_a_trailing_newline_is_rejected(tmp_path: Path, value: str) -> None:
+    text = (REPO / "registry" / "systems.yml").read_text()
+    path = _write(tmp_path, text.replace("\n  crm:\n", f"\n  {json.dumps(value)}:\n", 1), "systems")
+    assert json.dumps(value) in path.read_text()
+    with pytest.raises(InputError, match=r"systems\.yml:\d+: .*\[schema systems\]"):
+        load_file(path, "systems")

@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.simulate",
     "governance.cli.demo",
     "governance.cli.replay",
+    "governance.cli.run",
     "governance.cli.generate",
     "governance.cli.lint",
     "governance.cli.export",

@@ -33,14 +33,17 @@ from governance.operate.cycle import CycleOptions, Selection, run_cycle
 @click.option("--published", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the status snapshot, metrics textfile and report go."
                    " [default: published/ beside the warehouse]")
+@click.option("--target-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where each cycle's own dbt target path goes (one folder per cycle, the"
+                   " latest 20 kept). [default: PROJECT_DIR/target/cycles]")
 @click.option("--now", type=Timestamp(), default=None,
               help="Judge freshness and due jobs as of this moment (ISO 8601). [default: now]")
 @today_option
 @click.option("-q", "--quiet", is_flag=True, help="Only the one-line summary per step.")
 @handle_errors
 def run_command(cadence: str | None, domain: str | None, wait: float, warehouse: Path | None,
-                registry_dir: Path, project_dir: Path, published: Path | None, now, today,
-                quiet: bool) -> None:
+                registry_dir: Path, project_dir: Path, published: Path | None,
+                target_root: Path | None, now, today, quiet: bool) -> None:
     """Run one cycle: take the warehouse lock (queueing up to --wait behind another cycle),
     check `dbt source freshness` of the selection, `dbt build` it, gate and publish the exports
     that depend on it, write the status snapshot, the metrics textfile and the report, and
@@ -62,7 +65,7 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
     options = CycleOptions(
         project_dir=project_dir, registry_dir=registry_dir,
         warehouse=resolve_warehouse(warehouse), selection=Selection(cadence, domain),
-        wait_seconds=wait, now=now, today=today, published=published)
+        wait_seconds=wait, now=now, today=today, published=published, target_root=target_root)
     try:
         result = run_cycle(options, progress=say)
     except CouldNotRun as exc:

@@ -207,8 +207,9 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
         outcome, detail = "failed", None
         try:
             _seed_partial_parse(target_root, target, project)
-            _cycle_steps(options, registry, jobs, project, warehouse, target, now, result,
-                         progress, deliver)
+            # judged as of after the wait for the lock, not when the cycle was started
+            _cycle_steps(options, registry, jobs, project, warehouse, target,
+                         _utc(options.now), result, progress, deliver)
             outcome = "findings" if result.findings else "ok"
             detail = result.summary
         except CouldNotRun as exc:

@@ -34,6 +34,7 @@ from governance.operate import journal
 from governance.operate.lock import WarehouseLock
 from governance.published import published_dir, write_snapshot
 from governance.registry import load_registry
+from governance.replay import ReplayPlan, ReplayResult, run_replay
 from governance.report import build_report, write_report
 from governance.schedule import Job, plan
 from governance.status import status_board
@@ -300,3 +301,33 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def run_replay_cycle(replay: ReplayPlan, project_dir: Path, warehouse: Path, *,
+                     wait_seconds: float, target_root: Path | None = None,
+                     progress: Progress = lambda _m: None) -> ReplayResult:
+    """A replay joins the cycle: the same lock, its intent recorded before dbt starts and its
+    outcome after; one that dies part-way shows in `syncgov status` until it is re-run."""
+    project, warehouse = project_dir.resolve(), warehouse.resolve()
+    selection = f"domain {replay.domain} since {replay.since.isoformat(sep=' ')}"
+    lock = WarehouseLock(warehouse).exclusive(wait_seconds, f"syncgov replay {selection}")
+    progress(f"waiting up to {wait_seconds:g}s for {lock.path.name}")
+    with lock:
+        cycle_id = _utc(None).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        target = (target_root or project / "target" / "cycles") / cycle_id
+        target.mkdir(parents=True, exist_ok=True)
+        record_event(warehouse, cycle_id=cycle_id, kind="replay", selection=selection,
+                     event=journal.STARTED, detail=json.dumps({"target": str(target)}))
+        outcome, detail = "failed", None
+        try:
+            result = run_replay(replay, project, warehouse, target_dir=target)
+            outcome, detail = "ok", f"{result.build.count('success')} built"
+        except BaseException as exc:
+            outcome = "interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) \
+                else "failed"
+            detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise
+        finally:
+            record_event(warehouse, cycle_id=cycle_id, kind="replay", selection=selection,
+                         event=outcome, detail=detail)
+    return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -15,7 +17,7 @@ from governance.cli.options import (
 )
 from governance.cli.simulate import Timestamp
 from governance.errors import CouldNotRun
-from governance.operate.cycle import CycleOptions, Selection, run_cycle
+from governance.operate.cycle import CycleOptions, CycleResult, Selection, run_cycle
 
 
 @click.command("run")
@@ -40,10 +42,18 @@ from governance.operate.cycle import CycleOptions, Selection, run_cycle
               help="Judge freshness and due jobs as of this moment (ISO 8601). [default: now]")
 @today_option
 @click.option("-q", "--quiet", is_flag=True, help="Only the one-line summary per step.")
+@click.option("--loop", is_flag=True,
+              help="Stay up: run cycles back to back (the selected cadence each time, or the jobs"
+                   " due each minute) in one process, with dbt in-process on a manifest parsed"
+                   " once (again only when the project changes). A failed cycle is recorded and"
+                   " the loop goes on; SIGTERM lets the current cycle finish, then exits 0.")
+@click.option("--max-cycles", type=click.IntRange(min=1), default=None, hidden=True,
+              help="With --loop: stop after this many cycles (tests, benchmarks).")
 @handle_errors
 def run_command(cadence: str | None, domain: str | None, wait: float, warehouse: Path | None,
                 registry_dir: Path, project_dir: Path, published: Path | None,
-                target_root: Path | None, now, today, quiet: bool) -> None:
+                target_root: Path | None, now, today, quiet: bool, loop: bool,
+                max_cycles: int | None) -> None:
     """Run one cycle: take the warehouse lock (queueing up to --wait behind another cycle),
     check `dbt source freshness` of the selection, `dbt build` it, gate and publish the exports
     that depend on it, write the status snapshot, the metrics textfile and the report, and
@@ -66,6 +76,9 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
         project_dir=project_dir, registry_dir=registry_dir,
         warehouse=resolve_warehouse(warehouse), selection=Selection(cadence, domain),
         wait_seconds=wait, now=now, today=today, published=published, target_root=target_root)
+    if loop:
+        _loop(options, say, max_cycles)
+        return
     try:
         result = run_cycle(options, progress=say)
     except CouldNotRun as exc:
@@ -82,6 +95,21 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
             click.echo(f"     export     {outcome.export_id}: {outcome.verdict}{reason}")
     click.echo(result.summary)
     raise SystemExit(result.exit_code)
+
+
+def _loop(options: CycleOptions, say, max_cycles: int | None) -> None:
+    # dbt in-process costs a second or two to import: only the loop pays for it
+    from governance.operate.loop import run_loop  # noqa: PLC0415
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def report(result: CycleResult | None, error: Exception | None) -> None:
+        click.echo(result.summary if result else f"cycle failed: {error}")
+
+    state = run_loop(options, stop, progress=say, max_cycles=max_cycles, on_cycle=report)
+    click.echo(f"syncgov run --loop: stopped after {state.cycles} cycle(s),"
+               f" {state.failed} failed", err=True)
 
 
 def register(main: click.Group) -> None:

@@ -40,6 +40,10 @@ from governance.schedule import Job, plan
 from governance.status import status_board
 
 Progress = Callable[[str], None]
+# How a cycle runs dbt: (args, target path, log file) -> dbt's exit code. The default is a
+# subprocess per command; `syncgov run --loop` passes an in-process runner (governance/operate/
+# loop.py) that keeps the parsed manifest.
+DbtCall = Callable[[list[str], Path, Path], int]
 # Partial parsing state is per target path: each cycle starts from the newest one a cycle left.
 PARTIAL_PARSE = "partial_parse.msgpack"
 KEEP_CYCLE_TARGETS = 20
@@ -82,6 +86,7 @@ class CycleOptions:
     today: date | None = None
     published: Path | None = None  # [default: published/ beside the warehouse]
     target_root: Path | None = None  # [default: PROJECT/target/cycles]
+    dbt: DbtCall | None = None  # [default: a dbt subprocess per command]
 
 
 @dataclass(frozen=True)
@@ -228,20 +233,27 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
     return result
 
 
+def subprocess_dbt(project: Path, warehouse: Path) -> DbtCall:
+    def call(args: list[str], target: Path, log: Path) -> int:
+        return run_dbt(args, project_dir=project, log_path=log,
+                       env={"SYNCGOV_WAREHOUSE": str(warehouse)}, target_dir=target,
+                       check=False).returncode
+    return call
+
+
 def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project: Path,
                  warehouse: Path, target: Path, now: datetime, result: CycleResult,
                  progress: Progress, deliver: Callable[[ExportRun], None] | None) -> None:
-    env = {"SYNCGOV_WAREHOUSE": str(warehouse)}
+    dbt = options.dbt or subprocess_dbt(project, warehouse)
     logs = target / "logs"
     sources = sorted({s for j in jobs for s in j.sources})
 
     progress(f"dbt source freshness of {len(sources)} source(s)")
-    fresh = run_dbt(["source", "freshness", "--select", *(f"source:{s}" for s in sources)],
-                    project_dir=project, log_path=logs / "freshness.log", env=env,
-                    target_dir=target, check=False)
+    code = dbt(["source", "freshness", "--select", *(f"source:{s}" for s in sources)], target,
+               logs / "freshness.log")
     if not (target / "sources.json").exists():
-        raise CouldNotRun(f"`dbt source freshness` could not run (exit {fresh.returncode});"
-                          f" log: {fresh.log_path}")
+        raise CouldNotRun(f"`dbt source freshness` could not run (exit {code});"
+                          f" log: {logs / 'freshness.log'}")
     stale = [r for r in json.loads((target / "sources.json").read_text()).get("results", [])
              if r.get("status") in ("error", "runtime error")]
     result.steps.append(Step("freshness", not stale, f"{len(sources)} source(s) checked,"
@@ -250,14 +262,12 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
     progress("freshness: " + result.steps[-1].summary)
 
     progress(f"dbt build --select {' '.join(f'source:{s}+' for s in sources)}")
-    build = run_dbt(["build", "--select", *(f"source:{s}+" for s in sources)],
-                    project_dir=project, log_path=logs / "build.log", env=env,
-                    target_dir=target, check=False)
+    code = dbt(["build", "--select", *(f"source:{s}+" for s in sources)], target,
+               logs / "build.log")
     # exit 1 is dbt's "a node failed" (the gate then blocks what it feeds); anything else, or
     # no results at all, means dbt itself could not run
-    if build.returncode not in (0, 1) or not (target / "run_results.json").exists():
-        raise CouldNotRun(f"`dbt build` could not run (exit {build.returncode}); log:"
-                          f" {build.log_path}")
+    if code not in (0, 1) or not (target / "run_results.json").exists():
+        raise CouldNotRun(f"`dbt build` could not run (exit {code}); log: {logs / 'build.log'}")
     summary = read_run_results(target)
     failed = [n for n in summary.notable if n.status in ("error", "fail", "runtime error")]
     result.steps.append(Step("build", not failed, f"{summary.count('success')} built,"

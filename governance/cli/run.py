@@ -24,7 +24,8 @@ from governance.operate.cycle import CycleOptions, CycleResult, Selection, run_c
 @click.option("--cadence", default=None, metavar="NAME",
               help="Run this job of `syncgov schedule` (e.g. sync_customer) or every job of this"
                    " cadence (e.g. '*/15 * * * *').")
-@click.option("--domain", default=None, help="Run the sources of this one domain's job.")
+@click.option("--domain", default=None,
+              help="Run the job that holds this domain (with the domains sharing its cadence).")
 @click.option("--wait", "wait", type=click.FloatRange(min=0), default=600.0, show_default=True,
               metavar="SECONDS", help="Queue this long for the warehouse lock while another"
                                       " cycle holds it, then give up (exit 3).")

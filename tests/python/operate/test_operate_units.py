@@ -55,6 +55,9 @@ def test_an_unfinished_run_shows_until_a_later_run_completes() -> None:
                    at=NOW + timedelta(minutes=3))
     # the run is made good by the later complete run; the replay must be re-run
     assert [u.cycle_id for u in journal.unfinished(con)] == ["r1"]
+    journal.record(con, cycle_id="p1", kind="replay", selection="domain product since x",
+                   event="ok", at=NOW + timedelta(minutes=3))
+    assert [u.cycle_id for u in journal.unfinished(con)] == ["r1"], "another domain's replay"
     journal.record(con, cycle_id="r2", kind="replay", selection="domain customer since x",
                    event="started", at=NOW + timedelta(minutes=4))
     journal.record(con, cycle_id="r2", kind="replay", selection="domain customer since x",

@@ -74,6 +74,7 @@ def test_github_actions_workflow_is_valid(tmp_path: Path) -> None:
     text = workflow.read_text()
     assert "- cron: '*/5 * * * *'" in text, "realtime falls back to GitHub's 5-minute minimum"
     assert "github.event.schedule == '0 3,15 * * *'" in text
+    assert "needs: sync_customer" in text, "jobs of one run go one after the other"
     assert "run: .venv/bin/syncgov run --cadence sync_supplier --wait 600 --quiet" in text
     assert "group: syncgov-warehouse" in text
     assert "cancel-in-progress: false" in text

@@ -39,7 +39,7 @@ class ReaderView:
     live: bool
     published_at: datetime | None = None
     busy_with: str | None = None  # what holds the warehouse, when not live
-    unfinished: tuple[str, ...] = ()  # cycles and replays that died part-way (live only)
+    unfinished: tuple[str, ...] = ()  # cycles and replays that died part-way
 
     def age_seconds(self, now: datetime) -> float | None:
         return None if self.published_at is None else (now - self.published_at).total_seconds()
@@ -113,10 +113,12 @@ def snapshot_from_json(data: dict[str, Any]) -> ControlSnapshot:
     return ControlSnapshot(**values)
 
 
-def write_snapshot(snapshot: ControlSnapshot, directory: Path, published_at: datetime) -> Path:
-    """Write snapshot.json atomically (temporary file, then rename)."""
+def write_snapshot(snapshot: ControlSnapshot, directory: Path, published_at: datetime,
+                   unfinished: tuple[str, ...] = ()) -> Path:
+    """Write snapshot.json atomically (temporary file, then rename), with the unfinished
+    cycles and replays as the publishing cycle saw them (itself excluded)."""
     document = {"format": FORMAT_VERSION, "published_at": published_at.isoformat(),
-                "snapshot": _encode(snapshot)}
+                "unfinished": list(unfinished), "snapshot": _encode(snapshot)}
     return write_atomically(directory / SNAPSHOT_FILE, json.dumps(document, indent=1) + "\n")
 
 
@@ -133,7 +135,7 @@ def write_atomically(path: Path, text: str) -> Path:
     return path
 
 
-def load_published(directory: Path) -> tuple[ControlSnapshot, datetime] | None:
+def load_published(directory: Path) -> tuple[ControlSnapshot, datetime, tuple[str, ...]] | None:
     path = directory / SNAPSHOT_FILE
     try:
         document = json.loads(path.read_text())
@@ -145,8 +147,9 @@ def load_published(directory: Path) -> tuple[ControlSnapshot, datetime] | None:
         raise InputError(f"{path}: snapshot format {document.get('format')!r}, expected"
                          f" {FORMAT_VERSION}; the next `syncgov run` rewrites it")
     try:
-        return snapshot_from_json(document["snapshot"]), \
-            datetime.fromisoformat(document["published_at"])
+        return (snapshot_from_json(document["snapshot"]),
+                datetime.fromisoformat(document["published_at"]),
+                tuple(str(u) for u in document.get("unfinished", ())))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: not a published snapshot ({exc})") from None
 
@@ -181,8 +184,9 @@ def read_view(warehouse: Path, *, wait: float | None = None,
     if found is None:
         raise WarehouseBusy(f"{warehouse}: busy ({busy_with}) and no snapshot is published in"
                             f" {directory} yet; wait for the cycle (--wait SECONDS)")
-    snapshot, published_at = found
-    return ReaderView(snapshot, live=False, published_at=published_at, busy_with=busy_with)
+    snapshot, published_at, unfinished = found
+    return ReaderView(snapshot, live=False, published_at=published_at, busy_with=busy_with,
+                      unfinished=unfinished)
 
 
 def _unfinished(warehouse: Path) -> tuple[str, ...]:

@@ -298,7 +298,8 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
     published = options.published or published_dir(warehouse)
     snapshot = read_snapshot(warehouse)
     board = status_board(snapshot, registry)
-    write_snapshot(snapshot, published, now)
+    write_snapshot(snapshot, published, now, tuple(
+        journal.describe(u) for u in unfinished_runs(warehouse) if u.cycle_id != result.cycle_id))
     write_textfile(board, snapshot.attainment, _mkdir(published) / "syncgov.prom")
     manifest = json.loads((target / "manifest.json").read_text())
     write_report(build_report(snapshot, registry, manifest, today=options.today or now.date(),

@@ -80,12 +80,13 @@ def test_readers_take_the_published_snapshot_while_a_cycle_holds_the_lock(tmp_pa
     duckdb.connect(str(warehouse)).close()  # a real file without control tables
     published = tmp_path / "published"
     written = snapshot([health("inventory", "delayed")])
-    write_snapshot(written, published, NOW)
-    assert load_published(published) == (written, NOW)
+    write_snapshot(written, published, NOW, ("unfinished run sync_customer since …",))
+    assert load_published(published) == (written, NOW, ("unfinished run sync_customer since …",))
     with WarehouseLock(warehouse).exclusive(0, "run sync_inventory"):
         view = read_view(warehouse, directory=published)
         assert not view.live
         assert view.snapshot == written
+        assert view.unfinished == ("unfinished run sync_customer since …",)
         note = view.note(NOW + timedelta(minutes=5))
         assert "busy (run sync_inventory since" in note
         assert "published at 2026-11-24 12:00:00 UTC, 5 min old; --wait to read it live" in note

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from governance.errors import InputError
+from governance.errors import InputError, WarehouseBusy
 
 NO_WAREHOUSE_HINT = "run `make demo` (or `syncgov simulate` then `dbt build`) first"
 # Conflicts listed one by one in the report; the rest are counted.
@@ -191,8 +191,10 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(warehouse), read_only=True)
     except duckdb.IOException as exc:
-        raise InputError(f"{warehouse}: cannot open ({_first_line(exc)}); if dbt is running,"
-                         " try again when it ends") from None
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(f"{warehouse}: cannot open ({_first_line(exc)}); if dbt is"
+                                " running, try again when it ends") from None
+        raise InputError(f"{warehouse}: not a DuckDB warehouse ({_first_line(exc)})") from None
     except duckdb.Error as exc:
         raise InputError(f"{warehouse}: not a DuckDB warehouse ({_first_line(exc)})") from None
 

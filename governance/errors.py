@@ -21,3 +21,17 @@ class DbtError(SyncgovError):
     """A dbt invocation failed in a way the user must look at."""
 
     exit_code = 1
+
+
+class CouldNotRun(SyncgovError):
+    """A cycle could not run to its end: the lock was not free in time, or dbt itself failed."""
+
+    exit_code = 3
+
+
+class LockTimeout(CouldNotRun):
+    """The warehouse lock stayed taken for longer than the caller would wait."""
+
+
+class WarehouseBusy(InputError):
+    """The warehouse file is held by a writer (a dbt run or a cycle) right now."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from governance.control_tables import connect
 from governance.dbt_invoke import RunSummary, read_run_results, run_dbt
 from governance.errors import InputError, UsageError
 
@@ -106,7 +107,7 @@ def plan_replay(
         raise UsageError(f"unknown domain {domain!r}; known: {', '.join(known)}")
     if not warehouse.exists():
         raise InputError(f"warehouse {warehouse} does not exist; run `syncgov simulate` and dbt first")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse)
     try:
         if from_batch is not None:
             row = con.execute(
@@ -148,7 +149,7 @@ def _row_hashes(con: duckdb.DuckDBPyConnection, model: str, key: str) -> dict[st
 
 
 def _snapshot(warehouse: Path, models: dict[str, str]) -> dict[str, dict[str, int]]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse)
     try:
         return {m: _row_hashes(con, m, k) for m, k in models.items()}
     finally:

@@ -232,18 +232,33 @@ def flow_reason(flow: FlowStatus) -> str:
     return flow.reason.removeprefix(f"{flow.flow}: ")
 
 
-def render_table(board: StatusBoard) -> Table:
-    """The terminal table: one row per domain, then its flows indented under it."""
+# Below this many columns the full table squeezes status and reason to nothing: keep the
+# columns an operator acts on (what, status, how stale, why) and drop the rest.
+WIDE_COLUMNS = 160
+NARROW = ("domain / flow", "status", "stale / SLO", "reason")
+
+
+def render_table(board: StatusBoard, *, wide: bool = True) -> Table:
+    """The terminal table: one row per domain, then its flows indented under it. `wide=False`
+    keeps only the domain, status, staleness and reason columns (readable at 80 columns)."""
     title = f"sync status at {_when(board.evaluated_at)} UTC — {board.warehouse}"
     table = Table(title=title, title_justify="left", show_lines=False, expand=True)
-    for name, justify, wrap in (("domain / flow", "left", False), ("tier", "left", False),
-                                ("status", "left", False), ("stale / SLO", "right", False),
-                                ("last success", "left", False),
-                                ("p95 latency", "right", False), ("conflicts", "right", False),
-                                ("quarantined", "right", False), ("exports", "left", True),
-                                ("reason", "left", True)):
-        table.add_column(name, justify=justify, no_wrap=not wrap, overflow="fold",
-                         ratio=2 if name == "reason" else (1 if wrap else None))
+    columns = (("domain / flow", "left", False), ("tier", "left", False),
+               ("status", "left", False), ("stale / SLO", "right", False),
+               ("last success", "left", False),
+               ("p95 latency", "right", False), ("conflicts", "right", False),
+               ("quarantined", "right", False), ("exports", "left", True),
+               ("reason", "left", True))
+    keep = [i for i, (name, _, _) in enumerate(columns) if wide or name in NARROW]
+    for i in keep:
+        name, justify, wrap = columns[i]
+        table.add_column(name, justify=justify, no_wrap=not wrap and wide, overflow="fold",
+                         ratio=2 if name == "reason" else (1 if wrap else None),
+                         min_width=12 if name == "status" else None)
+
+    def row(cells: list, **kw: object) -> None:
+        table.add_row(*(cells[i] for i in keep), **kw)
+
     for d in board.domains:
         exports = Text()
         for i, e in enumerate(d.exports):
@@ -254,16 +269,16 @@ def render_table(board: StatusBoard) -> Table:
         status = _styled(d.status)
         if d.pages:
             status.append(" PAGE", style="bold white on red")
-        table.add_row(Text(d.domain, style="bold"), d.criticality or "—", status,
-                      staleness_text(d.staleness_minutes, d.slo_minutes), _when(d.last_success_at),
-                      _minutes(d.latency_p95_minutes), f"{d.open_conflicts:,}",
-                      f"{d.quarantined:,}", exports or "—", d.reason, end_section=not d.flows)
+        row([Text(d.domain, style="bold"), d.criticality or "—", status,
+             staleness_text(d.staleness_minutes, d.slo_minutes), _when(d.last_success_at),
+             _minutes(d.latency_p95_minutes), f"{d.open_conflicts:,}",
+             f"{d.quarantined:,}", exports or "—", d.reason], end_section=not d.flows)
         for i, f in enumerate(d.flows):
-            table.add_row(f"  {f.flow}", "", _styled(f.status),
-                          staleness_text(f.staleness_minutes, f.slo_minutes),
-                          _when(f.last_success_at), _minutes(f.latency_p95_minutes),
-                          f"{f.open_conflicts:,}", f"{f.quarantined:,}", "", flow_reason(f),
-                          style="dim", end_section=i == len(d.flows) - 1)
+            row([f"  {f.flow}", "", _styled(f.status),
+                 staleness_text(f.staleness_minutes, f.slo_minutes),
+                 _when(f.last_success_at), _minutes(f.latency_p95_minutes),
+                 f"{f.open_conflicts:,}", f"{f.quarantined:,}", "", flow_reason(f)],
+                style="dim", end_section=i == len(d.flows) - 1)
     return table
 
 

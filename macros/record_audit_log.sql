@@ -58,3 +58,35 @@
 {% macro sql_literal(value) -%}
     {%- if value is none -%}null{%- else -%}'{{ value | string | replace("'", "''") }}'{%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    post-hook of state and export models: the moment a model's rows are replaced, one row in
+    audit.sync_build_log says which invocation built them. It is written while the build is
+    still running, so a `dbt build` killed after a model and before its tests leaves the proof
+    that the rows are newer than any test evidence (the export gate then blocks).
+-#}
+{% macro build_log_relation() -%}
+    {{- return(api.Relation.create(database=target.database, schema='audit', identifier='sync_build_log')) -}}
+{%- endmacro %}
+
+
+{% macro ensure_build_log() %}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- do adapter.create_schema(api.Relation.create(database=target.database, schema='audit')) -%}
+    {%- call statement('create_build_log') -%}
+        create table if not exists {{ syncgov.build_log_relation() }} (
+            invocation_id {{ dbt.type_string() }},
+            node_id {{ dbt.type_string() }},
+            built_at {{ dbt.type_timestamp() }}
+        )
+    {%- endcall -%}
+    {%- do adapter.commit() -%}
+    {{ return('') }}
+{% endmacro %}
+
+
+{% macro record_build() -%}
+    insert into {{ syncgov.build_log_relation() }} (invocation_id, node_id, built_at)
+    values ('{{ invocation_id }}', '{{ model.unique_id }}', {{ syncgov.sync_now() }})
+{%- endmacro %}

@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.simulate",
     "governance.cli.demo",
     "governance.cli.replay",
+    "governance.cli.run",
     "governance.cli.generate",
     "governance.cli.lint",
     "governance.cli.export",
@@ -29,7 +30,46 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Commands that load their module alone: the readers must answer within a second even on a
+# busy machine, and importing every command (dbt artifacts, the simulator, …) costs more.
+# Any other command loads every module.
+OWN_MODULE: dict[str, str] = {
+    "status": "governance.cli.status",
+    "metrics": "governance.cli.metrics",
+    "report": "governance.cli.report",
+    "review": "governance.cli.review",
+    "impact": "governance.cli.impact",
+}
+
+
+class LazyGroup(click.Group):
+    """Registers a command module on first use instead of at import."""
+
+    def _load(self, module: str) -> None:
+        loaded = self.__dict__.setdefault("_loaded", set())
+        if module not in loaded:
+            loaded.add(module)
+            importlib.import_module(module).register(self)
+
+    def _load_all(self) -> None:
+        for module in COMMAND_MODULES:
+            self._load(module)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_all()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            if cmd_name in OWN_MODULE:
+                self._load(OWN_MODULE[cmd_name])
+            else:
+                self._load_all()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="syncgov", prog_name="syncgov")
 def main() -> None:
     """Govern operational data sync around a dbt warehouse.
@@ -37,10 +77,6 @@ def main() -> None:
     Simulate a landing zone, lint the governance registry, generate dbt inputs and schedules,
     gate reverse-ETL exports, and report sync health. Run `syncgov COMMAND --help` for details.
     """
-
-
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module).register(main)
 
 
 def run(argv: list[str] | None = None) -> None:

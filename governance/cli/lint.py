@@ -87,23 +87,27 @@ def explain_command(rule_id: str) -> None:
 @click.command("schedule")
 @click.option("--format", "fmt", type=click.Choice(SCHEDULE_FORMATS), default="json",
               show_default=True, help="json for tools, crontab for a server, github-actions for a"
-                                      " scheduled workflow.")
+                                      " scheduled workflow, airflow for a DAG file.")
 @registry_option
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The dbt project the crontab changes into. [default: the registry's parent]")
+              help="The dbt project the jobs run in. [default: the registry's parent]")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the schedule here instead of standard output.")
+@today_option
 @handle_errors
 def schedule_command(fmt: str, registry_dir: Path, project_dir: Path | None,
-                     output: Path | None) -> None:
-    """Freshness and build jobs per cadence: domains sharing a cadence share a job that runs
-    `dbt source freshness` on their landing tables, then `dbt build` downstream of them.
+                     output: Path | None, today: date | None) -> None:
+    """One job per cadence, each one `syncgov run --cadence JOB` cycle: freshness and build of
+    the domains sharing that cadence, the export gate, the status snapshot. The cycles queue
+    on the warehouse lock, so jobs that fall on the same minute run one after the other.
 
     Real-time domains get a per-minute job (every 5 minutes on GitHub Actions, its shortest
-    schedule); their connector streams, the job checks freshness and applies what landed.
+    schedule). Refuses to render (exit 2) while the registry has lint errors or a value that
+    cannot safely reach a command line; every value is validated and shell-quoted, and the
+    Airflow DAG calls syncgov with an argument list, never through a shell.
     """
     project = project_dir if project_dir is not None else registry_dir.resolve().parent
-    _emit(render_schedule(registry_dir, fmt, project), output)
+    _emit(render_schedule(registry_dir, fmt, project.resolve(), today=today), output)
 
 
 def register(main: click.Group) -> None:

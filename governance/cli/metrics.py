@@ -7,9 +7,14 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
-from governance.cli.options import registry_option, resolve_warehouse, warehouse_option
-from governance.control_tables import read_snapshot
+from governance.cli.options import (
+    read_wait_option,
+    registry_option,
+    resolve_warehouse,
+    warehouse_option,
+)
 from governance.metrics import exposition, write_textfile
+from governance.published import now_utc, read_view
 from governance.registry import load_registry
 from governance.status import status_board
 
@@ -20,17 +25,24 @@ from governance.status import status_board
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file atomically (for node-exporter's textfile collector the"
                    " name must end in .prom). [default: standard output]")
+@read_wait_option
 @handle_errors
-def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None) -> None:
+def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None,
+                    wait: float | None) -> None:
     """Write sync health as Prometheus metrics: status, staleness and SLO seconds per domain
     and flow, propagation latency quantiles, duplicates, quarantined rows, open conflicts,
     unreconciled batches, drifted keys, SLO attainment and error-budget burn, and export
     verdicts, labelled by domain, flow and system.
 
     Run it after each `dbt build` (or from cron) with --out into node-exporter's
-    --collector.textfile.directory. Exit 2 when the warehouse cannot be read.
+    --collector.textfile.directory (`syncgov run` writes one per cycle). While a cycle holds
+    the warehouse it answers from the last published snapshot (and says how old it is on
+    standard error); --wait reads live. Exit 2 when the warehouse cannot be read.
     """
-    snapshot = read_snapshot(resolve_warehouse(warehouse))
+    view = read_view(resolve_warehouse(warehouse), wait=wait)
+    if (note := view.note(now_utc())) is not None:
+        click.echo(f"syncgov metrics: {note}", err=True)
+    snapshot = view.snapshot
     board = status_board(snapshot, load_registry(registry_dir))
     if out is None:
         click.echo(exposition(board, snapshot.attainment), nl=False)

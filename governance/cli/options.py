@@ -39,3 +39,7 @@ today_option = click.option(
 
 def resolve_warehouse(warehouse: Path | None) -> Path:
     return warehouse if warehouse is not None else default_warehouse()
+read_wait_option = click.option(
+    "--wait", "wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+    help="While a cycle holds the warehouse, wait up to this long and read it live, instead of"
+         " answering at once from the last published snapshot. [default: don't wait]")

@@ -10,13 +10,14 @@ import click
 from governance.cli.errors import handle_errors
 from governance.cli.options import (
     project_dir_option,
+    read_wait_option,
     registry_option,
     resolve_warehouse,
     today_option,
     warehouse_option,
 )
-from governance.control_tables import read_snapshot
 from governance.lint import load_manifest
+from governance.published import now_utc, read_view
 from governance.registry import load_registry
 from governance.report import build_report, write_report
 
@@ -29,9 +30,10 @@ from governance.report import build_report, write_report
 @registry_option
 @project_dir_option
 @today_option
+@read_wait_option
 @handle_errors
 def report_command(out: Path, warehouse: Path | None, registry_dir: Path, project_dir: Path,
-                   today: date | None) -> None:
+                   today: date | None, wait: float | None) -> None:
     """Write the sync health report: one self-contained HTML file (inline CSS and SVG, no
     script, nothing fetched when it is opened) for stakeholders and on-call.
 
@@ -40,10 +42,14 @@ def report_command(out: Path, warehouse: Path | None, registry_dir: Path, projec
     unhealthy domain puts at risk (exports, dbt exposures, downstream models — from
     target/manifest.json when present), export gates with their reasons, reconciliation,
     drift, open conflicts, quarantine by reason and the review calendar.
-    Exit 2 when the warehouse or registry cannot be read.
+    While a cycle holds the warehouse it reports from the last published snapshot (and says
+    how old it is); --wait reads live. Exit 2 when the warehouse or registry cannot be read.
     """
     registry = load_registry(registry_dir)
-    html = build_report(read_snapshot(resolve_warehouse(warehouse)), registry,
+    view = read_view(resolve_warehouse(warehouse), wait=wait)
+    if (note := view.note(now_utc())) is not None:
+        click.echo(f"syncgov report: {note}", err=True)
+    html = build_report(view.snapshot, registry,
                         load_manifest(project_dir), today=today)
     click.echo(str(write_report(html, out)))
 

@@ -8,11 +8,16 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
-from governance.cli.options import registry_option, resolve_warehouse, warehouse_option
+from governance.cli.options import (
+    read_wait_option,
+    registry_option,
+    resolve_warehouse,
+    warehouse_option,
+)
 from governance.cli.terminal import console
-from governance.control_tables import read_snapshot
+from governance.published import now_utc, read_view
 from governance.registry import load_registry
-from governance.status import render_table, status_board, summary_line, to_json
+from governance.status import WIDE_COLUMNS, render_table, status_board, summary_line, to_json
 
 
 @click.command("status")
@@ -20,8 +25,13 @@ from governance.status import render_table, status_board, summary_line, to_json
 @registry_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people, json for tools.")
+@click.option("--wide", is_flag=True,
+              help="Every column, however wide the terminal. [default: at most the terminal's"
+                   " width, keeping status and reason and dropping the rest first]")
+@read_wait_option
 @handle_errors
-def status_command(warehouse: Path | None, registry_dir: Path, fmt: str) -> None:
+def status_command(warehouse: Path | None, registry_dir: Path, fmt: str, wide: bool,
+                   wait: float | None) -> None:
     """Sync status of every domain and flow: current, partial, delayed, failed or unknown with
     its reason, staleness against the SLO, last successful batch, p95 latency, open conflicts,
     quarantined events and the verdicts of the exports each domain feeds.
@@ -30,14 +40,30 @@ def status_command(warehouse: Path | None, registry_dir: Path, fmt: str) -> None
     exports). Exit codes: 0 nothing to page, 1 a domain of a paging tier (policy
     `paging_tiers`, default tier_1) is failed or delayed — a scheduler can page on it —,
     2 no readable warehouse or registry.
+
+    While a cycle (`syncgov run`) holds the warehouse it answers at once from the snapshot the
+    last cycle published and says how old it is; --wait queues behind the cycle to read live.
+    A cycle or replay that died part-way is listed ("unfinished run since ...") until a later
+    cycle completes.
     """
-    board = status_board(read_snapshot(resolve_warehouse(warehouse)), load_registry(registry_dir))
+    view = read_view(resolve_warehouse(warehouse), wait=wait)
+    board = status_board(view.snapshot, load_registry(registry_dir))
+    note = view.note(now_utc())
     if fmt == "json":
-        click.echo(json.dumps(to_json(board), indent=2))
+        document = to_json(board)
+        document["live"] = view.live
+        document["published_at"] = view.published_at.isoformat() + "Z" \
+            if view.published_at else None
+        document["unfinished_runs"] = list(view.unfinished)
+        click.echo(json.dumps(document, indent=2))
     else:
-        out = console()
-        out.print(render_table(board))
+        out = console(wide=wide)
+        out.print(render_table(board, wide=wide or out.width >= WIDE_COLUMNS))
         out.print(summary_line(board), highlight=False)
+        for line in view.unfinished:
+            out.print(line, highlight=False, style="bold yellow")
+    if note is not None:
+        click.echo(f"syncgov status: {note}", err=True)
     if board.paging:
         raise SystemExit(1)
 

@@ -21,6 +21,18 @@ TEST_TYPES = ("test", "unit_test")
 class NodeRun:
     status: str
     message: str | None
+    # which completed invocation produced it and when (from the audit log; None from
+    # run_results.json alone)
+    invocation_id: str | None = None
+    recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Built:
+    """The latest time a model's rows were replaced, and by which invocation (build log)."""
+
+    invocation_id: str
+    built_at: datetime
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,8 @@ class DbtArtifacts:
     invocation_id: str | None = None
     run_results_generated_at: datetime | None = None
     sources_generated_at: datetime | None = None
+    # per state/export model, the invocation that last replaced its rows (the build log)
+    builds: dict[str, Built] = field(default_factory=dict)
     _upstream: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
@@ -83,6 +97,21 @@ class DbtArtifacts:
     def is_state_model(self, unique_id: str) -> bool:
         node = self.manifest.get("nodes", {}).get(unique_id) or {}
         return node.get("resource_type") == "model" and "state" in node.get("fqn", [])
+
+    def bind_to_audit_log(self, latest: dict[str, NodeRun] | None,
+                          builds: dict[str, Built]) -> None:
+        """Judge each node by its latest result across completed invocations (the audit log),
+        not only by what the last run_results.json holds: a `dbt build --select` of one
+        cadence then does not make another cadence's tests look "not run". Nodes the audit log
+        has never seen keep their run_results.json entry."""
+        if latest is not None:
+            self.runs = {**self.runs, **latest}
+        self.builds = dict(builds)
+
+    def domains_of(self, unique_id: str) -> set[str]:
+        """The domains of the landing sources a node reads, transitively."""
+        return {d for u in self.upstream(unique_id) if u.startswith("source.")
+                if (d := self.source_domain(u))}
 
     def source_domain(self, unique_id: str) -> str | None:
         meta = (self.manifest.get("sources", {}).get(unique_id) or {}).get("meta") or {}

@@ -10,9 +10,11 @@ from pathlib import Path
 import duckdb
 
 from governance.errors import InputError
+from governance.exports.artifacts import Built, NodeRun
 
 HEALTH_COLUMNS = ("domain", "status", "reason", "last_success_at", "staleness_minutes",
-                  "rows_landed", "quarantined", "unreconciled_batches", "drifted_keys")
+                  "rows_landed", "quarantined", "unreconciled_batches", "drifted_keys",
+                  "evaluated_at")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class DomainHealth:
     quarantined: int
     unreconciled_batches: int
     drifted_keys: int
+    evaluated_at: datetime | None = None  # when the dbt build computed the row
 
     @property
     def quarantine_ratio(self) -> float:
@@ -80,9 +83,35 @@ class WarehouseEvidence:
         return {
             r[0]: DomainHealth(r[0], r[1], r[2], r[3],
                                None if r[4] is None else float(r[4]),
-                               int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0))
+                               int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0),
+                               r[9])
             for r in rows
         }
+
+    def latest_results(self) -> dict[str, NodeRun] | None:
+        """Per node, its latest result across completed invocations (audit.sync_audit_log,
+        written at the end of each dbt run); None when the warehouse has no audit log."""
+        if not self._relation_exists("audit", "sync_audit_log"):
+            return None
+        rows = self.con.execute("""
+            select node_id, status, message, invocation_id, recorded_at
+            from audit.sync_audit_log
+            where node_id is not null
+            qualify row_number() over (partition by node_id
+                                       order by recorded_at desc, invocation_id desc) = 1
+        """).fetchall()
+        return {r[0]: NodeRun(str(r[1]), r[2], r[3], r[4]) for r in rows}
+
+    def latest_builds(self) -> dict[str, Built]:
+        """Per state and export model, the invocation that last replaced its rows
+        (audit.sync_build_log, written by a post-hook while the build runs)."""
+        if not self._relation_exists("audit", "sync_build_log"):
+            return {}
+        rows = self.con.execute("""
+            select node_id, invocation_id, built_at from audit.sync_build_log
+            qualify row_number() over (partition by node_id order by built_at desc) = 1
+        """).fetchall()
+        return {r[0]: Built(r[1], r[2]) for r in rows}
 
     def open_conflicts(self) -> dict[tuple[str, str], int]:
         """Open conflicts per (domain, field)."""

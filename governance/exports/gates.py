@@ -28,7 +28,7 @@ from typing import Any
 
 from croniter import CroniterError, croniter
 
-from governance.exports.artifacts import NodeRun, SourceFreshness
+from governance.exports.artifacts import Built, NodeRun, SourceFreshness
 from governance.exports.evidence import DomainHealth
 from governance.exports.spec import DomainSpec, ExportSpec
 from governance.findings import Finding, Severity
@@ -78,6 +78,22 @@ class DbtTest:
 
 
 @dataclass(frozen=True)
+class ModelEvidence:
+    """What proves a model's rows fit to send: who built them, the latest completed result of
+    the model and of each test on it, and the SLO its evidence must be younger than."""
+
+    unique_id: str
+    built: Built | None  # None: no build log (a warehouse older than the build log)
+    run: NodeRun | None
+    tests: tuple[DbtTest, ...]
+    slo_minutes: int | None  # the strictest SLO of the domains the model reads
+
+    @property
+    def name(self) -> str:
+        return self.unique_id.split(".")[-1]
+
+
+@dataclass(frozen=True)
 class GateInputs:
     spec: ExportSpec
     evaluated_at: datetime
@@ -92,6 +108,8 @@ class GateInputs:
     open_conflicts: dict[str, int] = field(default_factory=dict)  # "domain.field" -> open
     rows_current: int = 0
     rows_previous: int | None = None
+    evidence: tuple[ModelEvidence, ...] = ()  # the export model and its upstream state models
+    sources_generated_at: datetime | None = None  # when sources.json was written
 
 
 @dataclass(frozen=True)
@@ -226,7 +244,7 @@ def _tests(inputs: GateInputs) -> CheckResult:
     threshold = "every test on the export model and its upstream state models passes"
     if failed or skipped or not_run:
         parts = [f"{len(failed)} failed" if failed else "", f"{len(skipped)} skipped" if skipped
-                 else "", f"{len(not_run)} not run by the latest invocation" if not_run else ""]
+                 else "", f"{len(not_run)} never run" if not_run else ""]
         example = (failed or skipped or not_run)[0]
         return CheckResult("dbt_tests", BLOCK, observed, threshold,
                            f"{', '.join(p for p in parts if p)} of {len(inputs.tests)} tests on"
@@ -241,9 +259,67 @@ def _tests(inputs: GateInputs) -> CheckResult:
                        f"all {len(inputs.tests)} tests on the export and its upstream state pass")
 
 
+def _older_than(inputs: GateInputs, moment: datetime | None, slo: int | None) -> float | None:
+    """Age in minutes of evidence from `moment` when it is older than `slo` minutes."""
+    if moment is None or slo is None:
+        return None
+    age = (inputs.evaluated_at - moment).total_seconds() / 60
+    return round(age, 1) if age > slo else None
+
+
+def _evidence(inputs: GateInputs) -> Iterable[CheckResult]:
+    """Each model's evidence comes from the invocation that built its rows (or a later one)
+    and is no older than the SLO of the domains it reads."""
+    for model in inputs.evidence:
+        built, threshold = model.built, "from the invocation that built the rows, within SLO"
+        if built is not None:
+            run = model.run
+            if run is None or not _covers(run, built):
+                seen = (f"; the latest completed result is from invocation {run.invocation_id}"
+                        if run and run.invocation_id else "")
+                yield CheckResult(
+                    "evidence", BLOCK, {"model": model.name, "built_by": built.invocation_id},
+                    threshold, f"rows of {model.name} were rebuilt by invocation"
+                    f" {built.invocation_id} at {built.built_at:%Y-%m-%d %H:%M:%S}, which"
+                    f" recorded no result (killed or still running){seen}")
+                continue
+            stale = [t.name for t in model.tests if t.run is None or not _covers(t.run, built)]
+            if stale:
+                yield CheckResult(
+                    "evidence", BLOCK, {"model": model.name, "stale_tests": stale}, threshold,
+                    f"{len(stale)} test(s) on {model.name} come from another invocation than"
+                    f" {built.invocation_id}, which built its rows, e.g. {stale[0]}")
+                continue
+        moments = [t.run.recorded_at for t in model.tests if t.run and t.run.recorded_at]
+        oldest = min(moments, default=None)
+        age = _older_than(inputs, oldest, model.slo_minutes)
+        if age is not None:
+            yield CheckResult(
+                "evidence", BLOCK, {"model": model.name, "age_minutes": age}, model.slo_minutes,
+                f"the test evidence on {model.name} is {age} min old, older than the"
+                f" {model.slo_minutes} min SLO of the data it holds")
+            continue
+        yield CheckResult("evidence", PASS, {"model": model.name}, threshold,
+                          f"{model.name}: built and tested by the same invocation, within SLO")
+
+
+def _covers(run: NodeRun, built: Built) -> bool:
+    """The result was recorded by the building invocation, or completed after the build."""
+    if run.invocation_id is not None and run.invocation_id == built.invocation_id:
+        return True
+    return run.recorded_at is not None and run.recorded_at >= built.built_at
+
+
 def _domain_checks(inputs: GateInputs, domain: UpstreamDomain) -> Iterable[CheckResult]:
     gate = inputs.spec.gate
     health = domain.health
+    slo = domain.spec.slo_minutes if domain.spec else None
+    health_age = _older_than(inputs, health.evaluated_at if health else None, slo)
+    if health_age is not None:
+        yield CheckResult("evidence", BLOCK, {"health_age_minutes": health_age}, slo,
+                          f"the health of {domain.name!r} was computed {health_age} min ago,"
+                          f" older than its {slo} min SLO: run `dbt build` (or `syncgov run`)",
+                          domain.name)
     status = health.status if health else "unknown"
     reason = (health.reason if health else None) or "no sync_health row for the domain"
     if status in ("delayed", "failed", "unknown"):
@@ -287,6 +363,15 @@ def _freshness(inputs: GateInputs, domain: UpstreamDomain) -> Iterable[CheckResu
         yield CheckResult("source_freshness", BLOCK if require else WARN, "no sources.json",
                           "dbt source freshness results", f"no freshness results for"
                           f" {domain.name!r}: run `dbt source freshness` before `syncgov export`",
+                          domain.name)
+        return
+    slo = domain.spec.slo_minutes if domain.spec else None
+    age = _older_than(inputs, inputs.sources_generated_at, slo)
+    if age is not None and domain.sources:
+        yield CheckResult("source_freshness", BLOCK if require else WARN,
+                          {"sources_json_age_minutes": age}, slo,
+                          f"the freshness results (sources.json) are {age} min old, older than"
+                          f" the {slo} min SLO of {domain.name!r}: run `dbt source freshness`",
                           domain.name)
         return
     for source, result in domain.sources:
@@ -377,7 +462,7 @@ def _row_change(inputs: GateInputs) -> CheckResult:  # noqa: PLR0911 - one retur
 
 def evaluate(inputs: GateInputs) -> GateResult:
     checks: list[CheckResult] = [*_safety(inputs.spec), _lint(inputs), _model(inputs),
-                                 _tests(inputs)]
+                                 _tests(inputs), *_evidence(inputs)]
     for domain in inputs.domains:
         checks.extend(_domain_checks(inputs, domain))
     checks += [_conflicts(inputs), _row_change(inputs)]

@@ -14,6 +14,7 @@ from governance.errors import UsageError
 from governance.exports import audit_log
 from governance.exports.artifacts import DbtArtifacts, load_artifacts
 from governance.exports.batch import Batch, plan_batch
+from governance.exports.binding import model_evidence
 from governance.exports.evidence import DomainHealth, ModelStats, WarehouseEvidence
 from governance.exports.gates import (
     PASS,
@@ -183,6 +184,7 @@ def run_exports(options: ExportOptions, progress: Progress = lambda _m: None) ->
     try:
         audit_log.ensure_table(warehouse.con)
         previous = audit_log.previous_publications(warehouse.con, [s.export_id for s in specs])
+        artifacts.bind_to_audit_log(warehouse.latest_results(), warehouse.latest_builds())
         health = warehouse.domain_health()
         conflicts = warehouse.open_conflicts()
         progress(f"evaluating {len(specs)} export gate(s)")
@@ -299,6 +301,8 @@ def _evaluate_one(spec: ExportSpec, artifacts: DbtArtifacts, warehouse: Warehous
         open_conflicts={f"{d}.{f}": n for (d, f), n in conflicts.items() if f"{d}.{f}" in exported},
         rows_current=stats.rows,
         rows_previous=previous.rows_current if previous else None,
+        evidence=model_evidence(watched, artifacts, domains),
+        sources_generated_at=artifacts.sources_generated_at,
     )
     gate = evaluate(inputs)
     batch = plan_batch(spec.export_id, spec.cursor, previous, stats, rows_in_batch)

@@ -180,7 +180,8 @@ def test_schedule_command(tmp_path: Path) -> None:
     out = tmp_path / "cron"
     assert invoke("schedule", "--registry", str(registry), "--format", "crontab",
                   "--project-dir", "/srv/x", "--output", str(out)).exit_code == 0
-    assert "cd /srv/x && dbt build --select source:erp.invoices+" in out.read_text()
+    assert "cd /srv/x && mkdir -p logs && " in out.read_text()
+    assert " run --cadence sync_invoice --wait 600 --quiet" in out.read_text()
     assert invoke("schedule", "--format", "yaml").exit_code == 2
     assert invoke("schedule", "--registry", str(tmp_path / "none")).exit_code == 2
 

@@ -44,7 +44,8 @@ def test_domains_sharing_a_cadence_share_a_job(tmp_path: Path) -> None:
 def test_json_lists_commands() -> None:
     data = json.loads(render(REGISTRY, "json", REPO))
     order = next(j for j in data if j["name"] == "sync_order")
-    assert order["commands"] == [
+    assert order["commands"] == ["syncgov run --cadence sync_order --wait 600 --quiet"]
+    assert order["dbt_commands"] == [
         "dbt source freshness --select source:oms.order_status_events source:oms.orders",
         "dbt build --select source:oms.order_status_events+ source:oms.orders+"]
     assert next(j for j in data if j["name"] == "sync_inventory")["streaming"] is True
@@ -54,12 +55,13 @@ def test_crontab_lines() -> None:
     lines = render(REGISTRY, "crontab", Path("/srv/syncgov")).splitlines()
     assert "DBT_PROFILES_DIR=/srv/syncgov" in lines
     (path,) = [line for line in lines if line.startswith("PATH=")]
-    assert Path(path.removeprefix("PATH=").split(":")[0], "dbt").is_file(), "cron finds dbt"
-    assert ("0 2 * * * cd /srv/syncgov && dbt source freshness --select source:erp.invoices"
-            in lines)
-    assert "0 2 * * * cd /srv/syncgov && dbt build --select source:erp.invoices+" in lines
+    assert Path(path.removeprefix("PATH=").split(":")[0], "syncgov").is_file(), "cron finds it"
+    syncgov = Path(path.removeprefix("PATH=").split(":")[0], "syncgov")
+    assert (f"0 2 * * * cd /srv/syncgov && mkdir -p logs && {syncgov} run --cadence sync_invoice"
+            " --wait 600 --quiet >> logs/sync_invoice.log 2>&1") in lines
     entries = [line for line in lines if line and not line.startswith("#") and "=" not in line]
-    assert len(entries) == 12
+    assert len(entries) == 6, "one entry per cadence: the cycle does freshness and build"
+    assert all(" run --cadence " in e and " --wait " in e for e in entries)
 
 
 def test_github_actions_workflow_is_valid(tmp_path: Path) -> None:
@@ -72,4 +74,7 @@ def test_github_actions_workflow_is_valid(tmp_path: Path) -> None:
     text = workflow.read_text()
     assert "- cron: '*/5 * * * *'" in text, "realtime falls back to GitHub's 5-minute minimum"
     assert "github.event.schedule == '0 3,15 * * *'" in text
-    assert "run: .venv/bin/dbt build --select source:erp.suppliers+ source:srm.supplier_risk+" in text
+    assert "needs: sync_customer" in text, "jobs of one run go one after the other"
+    assert "run: .venv/bin/syncgov run --cadence sync_supplier --wait 600 --quiet" in text
+    assert "group: syncgov-warehouse" in text
+    assert "cancel-in-progress: false" in text

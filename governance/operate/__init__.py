@@ -1,0 +1,1 @@
+"""Operating syncgov: the cycle a scheduler runs, its lock, and the journal of cycles."""

@@ -94,6 +94,7 @@ class _BoardCollector(Collector):
         latency = family("propagation_latency_seconds", "Source event time to load time of valid"
                          " events loaded in the health window, by quantile.", ("quantile",))
         counts = {
+            "landed_rows": ("rows_landed", "Rows landed (every delivery, duplicates included)."),
             "duplicate_rows": ("duplicates", "Landed rows that were redeliveries of an event id."),
             "quarantined_rows": ("quarantined", "Events held back as invalid."),
             "open_conflicts": ("open_conflicts", "Conflicting writes awaiting manual review."),

@@ -48,6 +48,7 @@ class FlowStatus:
     unreconciled_batches: int
     drifted_keys: int
     open_conflicts: int
+    rows_landed: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def _flow(h: Health) -> FlowStatus:
         unreconciled_batches=int(h.unreconciled_batches),
         drifted_keys=int(h.drifted_keys),
         open_conflicts=int(h.open_conflicts),
+        rows_landed=int(h.rows_landed),
     )
 
 

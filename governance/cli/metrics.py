@@ -1,4 +1,4 @@
-"""`syncgov metrics`: sync health in the Prometheus text format."""
+"""`syncgov metrics`: sync health in the Prometheus text format, as a file or an endpoint."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import click
 from governance.cli.errors import handle_errors
 from governance.cli.options import registry_option, resolve_warehouse, warehouse_option
 from governance.control_tables import read_snapshot
+from governance.errors import UsageError
 from governance.metrics import exposition, write_textfile
+from governance.observe.metrics_server import metrics_server
 from governance.registry import load_registry
 from governance.status import status_board
 
@@ -20,17 +22,47 @@ from governance.status import status_board
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file atomically (for node-exporter's textfile collector the"
                    " name must end in .prom). [default: standard output]")
+@click.option("--serve", is_flag=True,
+              help="Serve the metrics over HTTP at /metrics instead, read afresh from the"
+                   " warehouse and registry on every scrape; runs until interrupted.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="With --serve: the address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=9464, show_default=True,
+              help="With --serve: the port (0 picks a free one and says which).")
 @handle_errors
-def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None) -> None:
+def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None, serve: bool,
+                    host: str, port: int) -> None:
     """Write sync health as Prometheus metrics: status, staleness and SLO seconds per domain
-    and flow, propagation latency quantiles, duplicates, quarantined rows, open conflicts,
-    unreconciled batches, drifted keys, SLO attainment and error-budget burn, and export
-    verdicts, labelled by domain, flow and system.
+    and flow, propagation latency quantiles, landed, duplicate and quarantined rows, open
+    conflicts, unreconciled batches, drifted keys, SLO attainment and error-budget burn, and
+    export verdicts, labelled by domain, flow and system.
 
     Run it after each `dbt build` (or from cron) with --out into node-exporter's
-    --collector.textfile.directory. Exit 2 when the warehouse cannot be read.
+    --collector.textfile.directory, or keep `--serve --port 9464` running and let Prometheus
+    scrape it (a scrape while the warehouse cannot be read answers 503). Exit 2 when the
+    warehouse cannot be read (without --serve) or the port cannot be bound.
     """
-    snapshot = read_snapshot(resolve_warehouse(warehouse))
+    wh = resolve_warehouse(warehouse)
+
+    def render() -> str:
+        snapshot = read_snapshot(wh)
+        return exposition(status_board(snapshot, load_registry(registry_dir)),
+                          snapshot.attainment)
+
+    if serve:
+        if out is not None:
+            raise UsageError("--serve and --out exclude each other")
+        load_registry(registry_dir)  # fail now on a broken registry, not at the first scrape
+        server = metrics_server(host, port, render)
+        click.echo(f"serving {server.url} (Ctrl-C to stop)", err=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+        return
+    snapshot = read_snapshot(wh)
     board = status_board(snapshot, load_registry(registry_dir))
     if out is None:
         click.echo(exposition(board, snapshot.attainment), nl=False)

@@ -311,3 +311,24 @@ def parse_reasons(raw: object) -> tuple[dict[str, Any], ...]:
         item if isinstance(item, dict) else {"check": "unparsed", "message": str(item)}
         for item in value
     )
+
+
+def read_dispositions(warehouse: Path) -> dict[str, dict[str, int]]:
+    """Landed rows per landing table and disposition (control.sync_event_dispositions), for
+    lineage facets; read only on demand, since it aggregates every landed row."""
+    con = connect(warehouse)
+    try:
+        if not _exists(con, "control", "sync_event_dispositions"):
+            return {}
+        rows = con.execute("""
+            select landing_table, disposition, count(*) from control.sync_event_dispositions
+            group by 1, 2 order by 1, 2""").fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{warehouse}: cannot read control.sync_event_dispositions"
+                         f" ({_first_line(exc)})") from None
+    finally:
+        con.close()
+    out: dict[str, dict[str, int]] = {}
+    for table, disposition, n in rows:
+        out.setdefault(table, {})[disposition] = int(n)
+    return out

@@ -8,7 +8,7 @@ surface (status, report, metrics) decides and formats, it never transforms wareh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,9 @@ class ControlSnapshot:
     quarantine: tuple[QuarantineCount, ...]
     # None when audit.sync_export_log does not exist (no export has been evaluated yet)
     export_log: dict[str, ExportEvaluation] | None
+    # landing table -> the anomaly of its latest judged batch (drop, spike) or None;
+    # flows not judged yet (too little history, or no sync_volume_anomalies) are absent
+    volume: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def evaluated_at(self) -> datetime | None:
@@ -270,6 +273,10 @@ def _read(con: duckdb.DuckDBPyConnection, warehouse: Path) -> ControlSnapshot:
         conflicts=conflicts,
         quarantine=quarantine,
         export_log=_export_log(con),
+        volume=dict(con.execute("""
+            select landing_table, anomaly from control.sync_volume_anomalies
+            where is_latest and baseline_kind is not null""").fetchall())
+        if _exists(con, "control", "sync_volume_anomalies") else {},
     )
 
 

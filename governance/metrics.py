@@ -103,6 +103,9 @@ class _BoardCollector(Collector):
             "drifted_keys": ("drifted_keys", "Keys that differ from the source's latest extract."),
         }
         count_families = {name: family(name, doc) for name, (_, doc) in counts.items()}
+        volume = family("volume_anomaly", "1 while the flow's latest batch volume is an anomaly"
+                        " against its baseline (control.sync_volume_anomalies), else 0; absent"
+                        " until the flow has enough history.")
         for d in self.board.domains:
             for f in d.flows:
                 values = [d.domain, f.flow, f.system or ""]
@@ -115,7 +118,9 @@ class _BoardCollector(Collector):
                 _add(latency, [*values, "0.95"], _seconds(f.latency_p95_minutes))
                 for name, (attr, _) in counts.items():
                     count_families[name].add_metric(values, float(getattr(f, attr)))
-        yield from (status, stale, slo, last, latency, *count_families.values())
+                if f.volume_judged:
+                    volume.add_metric(values, 1.0 if f.volume_anomaly else 0.0)
+        yield from (status, stale, slo, last, latency, *count_families.values(), volume)
 
     def _attainment(self) -> Iterator[GaugeMetricFamily]:
         labels = ["domain", "period"]

@@ -39,7 +39,8 @@ class Timestamp(click.ParamType):
         + ", ".join(FAULT_NAMES)
         + ". Presets: 'none', 'demo'. Event faults apply per event, missing_batch and"
         " partial_batch per batch; stalled_system is the trailing share of this run's batches"
-        " that one system (chosen by the seed) never delivers.\n\n"
+        " that one system (chosen by the seed) never delivers; volume_drop the trailing share in"
+        " which one landing table (chosen by the seed) delivers on time but a tenth of its rows.\n\n"
         "Example: syncgov simulate --replace --events 1000000 --faults demo"
     ),
 )

@@ -13,6 +13,8 @@ class FaultRates:
 
     `stalled_system` is the fraction of the trailing batches (of this run) that one system,
     chosen by the seed, never delivers: neither rows nor ledger entries arrive.
+    `volume_drop` is the fraction of the trailing batches in which one landing table, chosen by
+    the seed, delivers on time and reconciled but only a tenth of its usual rows.
     """
 
     duplicate: float = 0.0
@@ -23,6 +25,7 @@ class FaultRates:
     missing_batch: float = 0.0
     partial_batch: float = 0.0
     stalled_system: float = 0.0
+    volume_drop: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -6,7 +6,9 @@
     status, worst first:
       failed   the latest batch failed, or no batch ever succeeded
       delayed  the last successful batch is older than the SLO
-      partial  batches in the health window did not reconcile (missing, partial, gaps)
+      partial  batches in the health window did not reconcile (missing, partial, gaps), or
+               the latest batch's volume is an anomaly (sync_volume_anomalies: on time, but
+               far fewer rows than the flow's baseline)
       current  none of the above
       unknown  no ledger entry at all
 -#}
@@ -134,6 +136,22 @@ drift as (
 
 ),
 
+{#- Volume anomalies: the latest judged batch of a flow far off its baseline (volume rule below). -#}
+volume as (
+
+    select
+        landing_table as volume_landing_table,
+        anomaly as volume_anomaly,
+        landing_table || ': volume ' || anomaly || ', '
+        || cast(cast(rows_in_batch as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})
+        || ' rows in batch ' || batch_id || ' against a baseline of '
+        || cast(cast(round(baseline_mean, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})
+        || ' (' || baseline_kind || ')' as volume_reason
+    from {{ ref('sync_volume_anomalies') }}
+    where is_latest and is_anomaly
+
+),
+
 flow_health as (
 
     select
@@ -174,12 +192,13 @@ flow_health as (
 flow_status as (
 
     select
-        *,
+        flow_health.*,
         case
             when last_success_at is null and latest_batch_status is null then 'unknown'
             when latest_batch_status = 'failed' or last_success_at is null then 'failed'
             when staleness_minutes > slo_minutes then 'delayed'
             when unreconciled_batches > 0 then 'partial'
+            when volume.volume_anomaly is not null then 'partial'
             else 'current'
         end as status,
         case
@@ -196,9 +215,11 @@ flow_status as (
                 then
                     flow || ': ' || cast(unreconciled_batches as {{ dbt.type_string() }})
                     || ' unreconciled batch(es), e.g. ' || first_unreconciled
+            when volume.volume_anomaly is not null then volume.volume_reason
             else flow || ': within SLO'
         end as reason
     from flow_health
+    left join volume on flow_health.flow = volume.volume_landing_table
 
 ),
 

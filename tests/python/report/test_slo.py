@@ -44,12 +44,21 @@ def test_minutes_within_the_slo_are_held_until_the_next_check() -> None:
 
 def test_the_slo_not_the_status_decides_and_failures_count_against() -> None:
     history = [obs(0, "partial", staleness=5), obs(60, "current", staleness=20),
-               obs(120, "failed", staleness=None), obs(180, "current")]
+               obs(120, "failed", staleness=3), obs(180, "current")]
     week = next(a for a in minute_attainment(history) if a.period_days == 7)
     # partial but fresh counts as within the latency SLO; stale or failed does not
     assert (week.observed_minutes, week.within_minutes) == (180, 60)
     assert week.observations == 4 < MIN_OBSERVATIONS
     assert "4 health check(s) covering 3.0 h of 7 days" in week.note
+
+
+def test_the_check_before_the_period_holds_into_it() -> None:
+    week = 7 * 1440
+    history = [obs(0), obs(100, "delayed", staleness=40), obs(week + 60)]
+    [seven] = [a for a in minute_attainment(history) if a.period_days == 7]
+    # the period starts at minute 60: the check at 0 holds until 100, then delayed
+    assert (seven.observed_minutes, seven.within_minutes) == (week, 40)
+    assert seven.observations == 2
 
 
 def test_each_domain_separately() -> None:

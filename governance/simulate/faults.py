@@ -43,6 +43,7 @@ DEMO_FAULTS = FaultRates(
     missing_batch=0.02,
     partial_batch=0.02,
     stalled_system=0.3,
+    volume_drop=0.04,  # one trailing batch of 24: the latest batch of one table at a tenth
 )
 
 

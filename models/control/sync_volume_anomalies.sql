@@ -152,7 +152,7 @@ judged as (
         baseline_mean - margin as expected_low,
         baseline_mean + margin as expected_high,
         case
-            when baseline_kind is null or direction = 'off' then null
+            when baseline_kind is null then null  -- direction off matches neither branch
             when direction in ('drop', 'both') and rows_in_batch < baseline_mean - margin then 'drop'
             when direction in ('spike', 'both') and rows_in_batch > baseline_mean + margin then 'spike'
         end as anomaly

@@ -136,7 +136,7 @@ drift as (
 
 ),
 
-{#- Volume anomalies: the latest judged batch of a flow far off its baseline (volume rule below). -#}
+{# Volume anomalies: the latest judged batch of a flow far off its baseline (volume rule below). #}
 volume as (
 
     select

@@ -50,7 +50,7 @@ batches as (
         reconciliation.finished_at,
         cast(coalesce(reconciliation.rows_sent, reconciliation.rows_landed) as {{ dbt.type_float() }})
             as rows_in_batch,
-        {#- hours since a Monday midnight, modulo a week: 0 = Monday 00:00-01:00 UTC -#}
+        -- hours since a Monday midnight, modulo a week: 0 = Monday 00:00-01:00 UTC
         mod({{ dbt.datediff("cast('2024-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")",
                             'reconciliation.finished_at', 'hour') }}, 168) as hour_of_week
     from {{ ref('sync_reconciliation') }} as reconciliation
@@ -66,31 +66,38 @@ baselines as (
     select
         *,
         count(*) over (
-            partition by landing_table order by finished_at, batch_id
+            partition by landing_table
+            order by finished_at, batch_id
             rows between {{ recent }} preceding and 1 preceding
         ) as recent_batches,
         avg(rows_in_batch) over (
-            partition by landing_table order by finished_at, batch_id
+            partition by landing_table
+            order by finished_at, batch_id
             rows between {{ recent }} preceding and 1 preceding
         ) as recent_mean,
         stddev_samp(rows_in_batch) over (
-            partition by landing_table order by finished_at, batch_id
+            partition by landing_table
+            order by finished_at, batch_id
             rows between {{ recent }} preceding and 1 preceding
         ) as recent_stddev,
         count(*) over (
-            partition by landing_table, hour_of_week order by finished_at, batch_id
+            partition by landing_table, hour_of_week
+            order by finished_at, batch_id
             rows between {{ seasonal }} preceding and 1 preceding
         ) as seasonal_batches,
         avg(rows_in_batch) over (
-            partition by landing_table, hour_of_week order by finished_at, batch_id
+            partition by landing_table, hour_of_week
+            order by finished_at, batch_id
             rows between {{ seasonal }} preceding and 1 preceding
         ) as seasonal_mean,
         stddev_samp(rows_in_batch) over (
-            partition by landing_table, hour_of_week order by finished_at, batch_id
+            partition by landing_table, hour_of_week
+            order by finished_at, batch_id
             rows between {{ seasonal }} preceding and 1 preceding
         ) as seasonal_stddev,
         row_number() over (
-            partition by landing_table order by finished_at desc, batch_id desc
+            partition by landing_table
+            order by finished_at desc, batch_id desc
         ) as recency
     from batches
 

@@ -31,7 +31,8 @@ from governance.status import DomainStatus, flow_reason, staleness_text, status_
 Registry = dict[str, RegistryFile]
 STATUS_WORDS = {
     "current": "Current — within its freshness promise",
-    "partial": "Partial — data arrived with gaps (missing or incomplete batches)",
+    "partial": "Partial — data arrived with gaps (missing or incomplete batches) or far fewer"
+               " rows than usual",
     "delayed": "Delayed — older than its freshness promise (SLO)",
     "failed": "Failed — the latest load failed or none ever succeeded",
     "unknown": "Unknown — no load recorded yet",

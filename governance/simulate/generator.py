@@ -263,7 +263,7 @@ def _generate_table(
             {_rand('ooo')} < {faults.out_of_order} as is_ooo_raw
         from range({first_event}, {last_event}) as r(i)
         where i // {plan.per_batch} < {dropped_from}
-            or hash(i, 'vdrop', $seed) % {VOLUME_DROP_KEEP} = 0
+            or i % {VOLUME_DROP_KEEP} = 0
     ),
     timed as (
         select

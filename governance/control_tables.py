@@ -8,7 +8,7 @@ surface (status, report, metrics) decides and formats, it never transforms wareh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -163,6 +163,9 @@ class ControlSnapshot:
     quarantine: tuple[QuarantineCount, ...]
     # None when audit.sync_export_log does not exist (no export has been evaluated yet)
     export_log: dict[str, ExportEvaluation] | None
+    # landing table -> the anomaly of its latest judged batch (drop, spike) or None;
+    # flows not judged yet (too little history, or no sync_volume_anomalies) are absent
+    volume: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def evaluated_at(self) -> datetime | None:
@@ -272,6 +275,10 @@ def _read(con: duckdb.DuckDBPyConnection, warehouse: Path) -> ControlSnapshot:
         conflicts=conflicts,
         quarantine=quarantine,
         export_log=_export_log(con),
+        volume=dict(con.execute("""
+            select landing_table, anomaly from control.sync_volume_anomalies
+            where is_latest and baseline_kind is not null""").fetchall())
+        if _exists(con, "control", "sync_volume_anomalies") else {},
     )
 
 
@@ -313,3 +320,24 @@ def parse_reasons(raw: object) -> tuple[dict[str, Any], ...]:
         item if isinstance(item, dict) else {"check": "unparsed", "message": str(item)}
         for item in value
     )
+
+
+def read_dispositions(warehouse: Path) -> dict[str, dict[str, int]]:
+    """Landed rows per landing table and disposition (control.sync_event_dispositions), for
+    lineage facets; read only on demand, since it aggregates every landed row."""
+    con = connect(warehouse)
+    try:
+        if not _exists(con, "control", "sync_event_dispositions"):
+            return {}
+        rows = con.execute("""
+            select landing_table, disposition, count(*) from control.sync_event_dispositions
+            group by 1, 2 order by 1, 2""").fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{warehouse}: cannot read control.sync_event_dispositions"
+                         f" ({_first_line(exc)})") from None
+    finally:
+        con.close()
+    out: dict[str, dict[str, int]] = {}
+    for table, disposition, n in rows:
+        out.setdefault(table, {})[disposition] = int(n)
+    return out

@@ -39,7 +39,8 @@ class ExportVerdict:
     def reason_text(self) -> str:
         if self.verdict == NOT_EVALUATED:
             return "no gate evaluation recorded yet (run `syncgov export`)"
-        return "; ".join(str(r.get("message") or r.get("check") or r) for r in self.reasons)
+        return "; ".join(str(r.get("message") or r.get("check") or "no reason given")
+                         for r in self.reasons)
 
 
 def export_domains(export: dict) -> tuple[str, ...]:

@@ -34,6 +34,21 @@ def _domain_policies(registry: Registry, _project: Path) -> str:
     return _csv(rows)
 
 
+# How a domain's batch volumes are judged when the registry says nothing (see the
+# `volume_anomaly` block of domains.schema.json).
+VOLUME_DEFAULTS = {"direction": "drop", "sensitivity": 3.0, "min_change_ratio": 0.5,
+                   "min_history": 12}
+
+
+def _volume_policies(registry: Registry, _project: Path) -> str:
+    rows = [["domain", "direction", "sensitivity", "min_change_ratio", "min_history"]]
+    for name, d in sorted(registry["domains"].data["domains"].items()):
+        v = {**VOLUME_DEFAULTS, **dict(d.get("volume_anomaly", {}))}
+        rows.append([name, v["direction"], f"{float(v['sensitivity']):g}",
+                     f"{float(v['min_change_ratio']):g}", str(int(v["min_history"]))])
+    return _csv(rows)
+
+
 def _field_ownership(registry: Registry, _project: Path) -> str:
     rows = [["domain", "field", "owner_system", "classification"]]
     for name, d in registry["domains"].data["domains"].items():
@@ -112,6 +127,7 @@ GENERATED: dict[str, Renderer] = {
     "seeds/generated/domain_policies.csv": _domain_policies,
     "seeds/generated/field_ownership.csv": _field_ownership,
     "seeds/generated/domain_sources.csv": _domain_sources,
+    "seeds/generated/volume_policies.csv": _volume_policies,
     "models/exports/_exports__exposures.yml": _exposures,
 }
 

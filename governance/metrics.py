@@ -94,6 +94,7 @@ class _BoardCollector(Collector):
         latency = family("propagation_latency_seconds", "Source event time to load time of valid"
                          " events loaded in the health window, by quantile.", ("quantile",))
         counts = {
+            "landed_rows": ("rows_landed", "Rows landed (every delivery, duplicates included)."),
             "duplicate_rows": ("duplicates", "Landed rows that were redeliveries of an event id."),
             "quarantined_rows": ("quarantined", "Events held back as invalid."),
             "open_conflicts": ("open_conflicts", "Conflicting writes awaiting manual review."),
@@ -102,6 +103,9 @@ class _BoardCollector(Collector):
             "drifted_keys": ("drifted_keys", "Keys that differ from the source's latest extract."),
         }
         count_families = {name: family(name, doc) for name, (_, doc) in counts.items()}
+        volume = family("volume_anomaly", "1 while the flow's latest batch volume is an anomaly"
+                        " against its baseline (control.sync_volume_anomalies), else 0; absent"
+                        " until the flow has enough history.")
         for d in self.board.domains:
             for f in d.flows:
                 values = [d.domain, f.flow, f.system or ""]
@@ -114,7 +118,9 @@ class _BoardCollector(Collector):
                 _add(latency, [*values, "0.95"], _seconds(f.latency_p95_minutes))
                 for name, (attr, _) in counts.items():
                     count_families[name].add_metric(values, float(getattr(f, attr)))
-        yield from (status, stale, slo, last, latency, *count_families.values())
+                if f.volume_judged:
+                    volume.add_metric(values, 1.0 if f.volume_anomaly else 0.0)
+        yield from (status, stale, slo, last, latency, *count_families.values(), volume)
 
     def _attainment(self) -> Iterator[GaugeMetricFamily]:
         labels = ["domain", "period"]

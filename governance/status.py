@@ -48,6 +48,9 @@ class FlowStatus:
     unreconciled_batches: int
     drifted_keys: int
     open_conflicts: int
+    rows_landed: int = 0
+    volume_judged: bool = False
+    volume_anomaly: str | None = None  # drop or spike: the latest batch is off its baseline
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def status_board(snapshot: ControlSnapshot, registry: Registry) -> StatusBoard:
     flows: dict[str, list[FlowStatus]] = {}
     for h in snapshot.health:
         if h.level == "flow":
-            flows.setdefault(h.domain, []).append(_flow(h))
+            flows.setdefault(h.domain, []).append(_flow(h, snapshot.volume))
     names = list(declared) + sorted(set(by_domain) - set(declared))
     domains = []
     for name in names:
@@ -148,7 +151,7 @@ def status_board(snapshot: ControlSnapshot, registry: Registry) -> StatusBoard:
     )
 
 
-def _flow(h: Health) -> FlowStatus:
+def _flow(h: Health, volume: dict[str, str | None]) -> FlowStatus:
     return FlowStatus(
         flow=h.flow or "",
         system=h.source_system,
@@ -165,6 +168,9 @@ def _flow(h: Health) -> FlowStatus:
         unreconciled_batches=int(h.unreconciled_batches),
         drifted_keys=int(h.drifted_keys),
         open_conflicts=int(h.open_conflicts),
+        rows_landed=int(h.rows_landed),
+        volume_judged=(h.flow or "") in volume,
+        volume_anomaly=volume.get(h.flow or ""),
     )
 
 

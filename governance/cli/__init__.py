@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.status",
     "governance.cli.report",
     "governance.cli.metrics",
+    "governance.cli.alerts",
     "governance.cli.impact",
     "governance.cli.review",
     "governance.cli.contracts",

@@ -75,6 +75,11 @@ def _print_summary(s: DemoSummary) -> None:
     click.echo("  conflicts (control.sync_conflicts): " + (_pairs(s.conflicts) or "none"))
     click.echo("  drifted keys vs source extracts (control.sync_drift): "
                + (_pairs(s.drifted_keys) or "none"))
+    if s.status is not None:
+        dropped = [f"{f.flow} ({d.domain}) {f.volume_anomaly}" for d in s.status.domains
+                   for f in d.flows if f.volume_anomaly]
+        click.echo("  volume anomalies, latest batch vs its baseline"
+                   " (control.sync_volume_anomalies): " + (", ".join(dropped) or "none"))
     click.echo("  manual corrections: " + ", ".join(
         f"{cid} {'applied' if applied else 'not yet effective'}" for cid, applied in s.corrections
     ))

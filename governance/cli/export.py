@@ -12,6 +12,8 @@ from governance.cli.errors import handle_errors
 from governance.cli.options import registry_option
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.exports.renderers import RenderOptions
+from governance.observe.lineage import LineageEmitter
+from governance.registry import load_registry
 from governance.warehouse import default_warehouse
 
 VERDICT_MARK = {"publishable": "ok     ", "warn": "warn   ", "blocked": "BLOCKED"}
@@ -58,11 +60,17 @@ def export_command(target_dir: Path | None, out_dir: Path | None, render: tuple[
     and appends one row per export to audit.sync_export_log in the warehouse. Each manifest's
     batch names the window of changed rows (watermark_from, watermark_to] to deliver.
 
+    With OPENLINEAGE_URL (HTTP) or SYNCGOV_OPENLINEAGE_FILE (JSON lines) set, or `lineage` in
+    registry/policy.yml, each export's evaluation is an OpenLineage run: START, then COMPLETE
+    (publishable, warn) or FAIL (blocked), with the gate's checks as data-quality assertions;
+    a lineage backend that cannot be reached is a warning, not a failure.
+
     Run it after `dbt build` and `dbt source freshness`. Exit codes: 0 every export is
     publishable or warn, 1 at least one is blocked, 2 unreadable input or bad usage.
     """
     project = project_dir.resolve()
     target = target_dir if target_dir is not None else project / "target"
+    lineage = LineageEmitter.from_config(load_registry(registry_dir))
     run = run_exports(
         ExportOptions(
             project_dir=project,
@@ -73,9 +81,12 @@ def export_command(target_dir: Path | None, out_dir: Path | None, render: tuple[
             render=render,
             select=select,
             render_options=RenderOptions(drt_profile=drt_profile),
+            lineage=lineage,
         ),
         progress=lambda msg: click.echo(f"syncgov export: {msg}", err=True),
     )
+    for problem in lineage.errors:
+        click.echo(f"syncgov export: warning: {problem}", err=True)
     if fmt == "json":
         click.echo(run.index_path.read_text(), nl=False)
     else:

@@ -1,4 +1,4 @@
-"""`syncgov metrics`: sync health in the Prometheus text format."""
+"""`syncgov metrics`: sync health in the Prometheus text format, as a file or an endpoint."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from governance.cli.options import (
     resolve_warehouse,
     warehouse_option,
 )
+from governance.errors import UsageError
 from governance.metrics import exposition, write_textfile
+from governance.observe.metrics_server import metrics_server
 from governance.published import now_utc, read_view
 from governance.registry import load_registry
 from governance.status import status_board
@@ -25,21 +27,51 @@ from governance.status import status_board
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file atomically (for node-exporter's textfile collector the"
                    " name must end in .prom). [default: standard output]")
+@click.option("--serve", is_flag=True,
+              help="Serve the metrics over HTTP at /metrics instead, read afresh on every"
+                   " scrape (from the last published snapshot while a cycle holds the"
+                   " warehouse); runs until interrupted.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="With --serve: the address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=9464, show_default=True,
+              help="With --serve: the port (0 picks a free one and says which).")
 @read_wait_option
 @handle_errors
-def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None,
-                    wait: float | None) -> None:
+def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None, serve: bool,
+                    host: str, port: int, wait: float | None) -> None:
     """Write sync health as Prometheus metrics: status, staleness and SLO seconds per domain
-    and flow, propagation latency quantiles, duplicates, quarantined rows, open conflicts,
-    unreconciled batches, drifted keys, SLO attainment and error-budget burn, and export
-    verdicts, labelled by domain, flow and system.
+    and flow, propagation latency quantiles, landed, duplicate and quarantined rows, open
+    conflicts, unreconciled batches, drifted keys, SLO attainment and error-budget burn, and
+    export verdicts, labelled by domain, flow and system.
 
     Run it after each `dbt build` (or from cron) with --out into node-exporter's
-    --collector.textfile.directory (`syncgov run` writes one per cycle). While a cycle holds
-    the warehouse it answers from the last published snapshot (and says how old it is on
-    standard error); --wait reads live. Exit 2 when the warehouse cannot be read.
+    --collector.textfile.directory (`syncgov run` writes one per cycle), or keep
+    `--serve --port 9464` running and let Prometheus scrape it (a scrape while the warehouse
+    cannot be read answers 503). While a cycle holds the warehouse it answers from the last
+    published snapshot (and says how old it is on standard error); --wait reads live. Exit 2
+    when the warehouse cannot be read (without --serve) or the port cannot be bound.
     """
-    view = read_view(resolve_warehouse(warehouse), wait=wait)
+    wh = resolve_warehouse(warehouse)
+
+    def render() -> str:
+        snapshot = read_view(wh, wait=wait).snapshot
+        return exposition(status_board(snapshot, load_registry(registry_dir)),
+                          snapshot.attainment)
+
+    if serve:
+        if out is not None:
+            raise UsageError("--serve and --out exclude each other")
+        load_registry(registry_dir)  # fail now on a broken registry, not at the first scrape
+        server = metrics_server(host, port, render)
+        click.echo(f"serving {server.url} (Ctrl-C to stop)", err=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+        return
+    view = read_view(wh, wait=wait)
     if (note := view.note(now_utc())) is not None:
         click.echo(f"syncgov metrics: {note}", err=True)
     snapshot = view.snapshot

@@ -49,8 +49,10 @@ class Timestamp(click.ParamType):
         "Per batch: missing_batch, partial_batch, late_commit (rows stamped 20 min, 2 h or"
         " 2 days before the run started; the ledger entry is normal), stalled_system (the"
         " trailing share of this run's batches that one system, chosen by the seed, never"
-        " delivers) and recovery (with --append: the share of that stalled backlog, oldest"
-        " first, delivered now with its original batch ids and load times).\n\n"
+        " delivers), recovery (with --append: the share of that stalled backlog, oldest"
+        " first, delivered now with its original batch ids and load times) and volume_drop (the"
+        " trailing share of batches in which one landing table, chosen by the seed, delivers on"
+        " time but a tenth of its rows).\n\n"
         "Example: syncgov simulate --replace --events 1000000 --faults demo"
     ),
 )

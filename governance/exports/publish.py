@@ -41,6 +41,7 @@ from governance.exports.renderers import Rendering, RenderOptions, renderers
 from governance.exports.spec import DomainSpec, ExportSpec, domain_specs, export_specs
 from governance.findings import Finding
 from governance.lint import lint
+from governance.observe import lineage as ol
 from governance.registry import load_registry
 
 Progress = Callable[[str], None]
@@ -58,6 +59,10 @@ class ExportOptions:
     render_options: RenderOptions = field(default_factory=RenderOptions)
     today: date | None = None
     now: datetime | None = None  # evaluation time (UTC); the clock when None
+    # OpenLineage: one run per export (START, then COMPLETE, or FAIL when blocked or on error),
+    # a child of `lineage_parent` (the cycle's run) when given
+    lineage: ol.LineageEmitter | None = None
+    lineage_parent: ol.Run | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class ExportRun:
     out_dir: Path
     index_path: Path
     outcomes: tuple[ExportOutcome, ...]
+    manifests: tuple[dict[str, Any], ...] = ()
 
     @property
     def blocked(self) -> list[ExportOutcome]:
@@ -169,6 +175,27 @@ def run_exports(options: ExportOptions, progress: Progress = lambda _m: None) ->
             raise UsageError(f"unknown export(s) {', '.join(missing)}; declared: "
                              + ", ".join(declared))
         specs = [s for s in specs if s.export_id in options.select]
+    emitter = options.lineage or ol.LineageEmitter(None)
+    runs = {s.export_id: emitter.start(
+        f"syncgov.export.{s.export_id}", parent=options.lineage_parent,
+        job_facets={"ownership": ol.ownership(s.owners.get("technical"),
+                                              s.owners.get("business"), kind="job")})
+        for s in specs}
+    try:
+        run = _run_exports(options, registry, specs, declared, available, now, progress)
+    except Exception as exc:
+        for export_run in runs.values():
+            emitter.fail(export_run, f"{type(exc).__name__}: {exc}")
+        raise
+    namespace = ol.duckdb_namespace(options.warehouse)
+    for manifest in run.manifests:
+        ol.emit_export(emitter, manifest, namespace, runs[manifest["export_id"]])
+    return run
+
+
+def _run_exports(options: ExportOptions, registry: dict, specs: list[ExportSpec],
+                 declared: list[str], available: dict, now: datetime, progress: Progress,
+                 ) -> ExportRun:
     domains = domain_specs(registry)
     teams = registry["teams"].data["teams"]
     flows = registry["flows"].data["flows"]
@@ -248,7 +275,7 @@ def run_exports(options: ExportOptions, progress: Progress = lambda _m: None) ->
     if problems:
         raise AssertionError(f"the manifest index breaks its schema: {problems[:3]}")
     write_json(index_path, index)
-    return ExportRun(now, options.out_dir, index_path, outcomes)
+    return ExportRun(now, options.out_dir, index_path, outcomes, tuple(manifests))
 
 
 def _next_run_at(gate: GateResult, spec: ExportSpec, now: datetime) -> datetime | None:

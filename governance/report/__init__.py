@@ -24,13 +24,15 @@ from governance.impact import Impact, impact
 from governance.owners import Owners, domain_owners
 from governance.registry import RegistryFile
 from governance.report import charts
+from governance.report.slo import DEFAULT_TARGET, minute_attainment, plain
 from governance.review_calendar import ReviewEntry, calendar
 from governance.status import DomainStatus, flow_reason, staleness_text, status_board
 
 Registry = dict[str, RegistryFile]
 STATUS_WORDS = {
     "current": "Current — within its freshness promise",
-    "partial": "Partial — data arrived with gaps (missing or incomplete batches)",
+    "partial": "Partial — data arrived with gaps (missing or incomplete batches) or far fewer"
+               " rows than usual",
     "delayed": "Delayed — older than its freshness promise (SLO)",
     "failed": "Failed — the latest load failed or none ever succeeded",
     "unknown": "Unknown — no load recorded yet",
@@ -54,6 +56,8 @@ def _env() -> Environment:
     env.filters["num"] = lambda v: "—" if v is None else f"{v:,}"
     env.filters["pct"] = lambda v: "—" if v is None else f"{v:.1%}"
     env.filters["words"] = lambda v: str(v).replace("_", " ")
+    env.filters["plain"] = plain
+    env.filters["hours"] = lambda v: f"{v / 60:,.1f} h"
     env.globals["staleness"] = staleness_text
     env.globals["flow_reason"] = flow_reason
     return env
@@ -76,6 +80,9 @@ def build_report(snapshot: ControlSnapshot, registry: Registry, manifest: dict |
     for q in snapshot.quarantine:
         quarantine_by_reason[q.reason] += q.events
     reviews: tuple[ReviewEntry, ...] = calendar(registry, day)
+    target = snapshot.attainment[0].slo_target if snapshot.attainment else float(
+        registry["policy"].data["policy"].get("alerting", {}).get("slo_target", DEFAULT_TARGET))
+    slo = minute_attainment(snapshot.history, target)
     return _env().get_template("report.html.j2").render(
         board=board,
         snapshot=snapshot,
@@ -83,8 +90,9 @@ def build_report(snapshot: ControlSnapshot, registry: Registry, manifest: dict |
         unhealthy=[c for c in cards if not c.status.healthy],
         status_words=STATUS_WORDS,
         counts=Counter(d.status for d in board.domains),
-        attainment_svg=charts.attainment_chart(snapshot.attainment) if snapshot.attainment else None,
-        burn_svg=charts.burn_chart(snapshot.attainment) if snapshot.attainment else None,
+        slo=slo,
+        attainment_svg=charts.attainment_chart(slo) if slo else None,
+        burn_svg=charts.burn_chart(slo) if slo else None,
         quarantine_svg=charts.quarantine_chart(quarantine_by_reason.most_common())
         if quarantine_by_reason else None,
         quarantine_total=sum(quarantine_by_reason.values()),

@@ -13,6 +13,7 @@ from datetime import datetime
 from markupsafe import Markup, escape
 
 from governance.control_tables import Attainment, HealthObservation
+from governance.report.slo import MinuteAttainment
 
 WIDTH = 640
 TIMES = "\u00d7"  # the multiplication sign of "2.5x the budget"
@@ -77,7 +78,7 @@ def grouped_bars(bars: Sequence[Bar], *, title: str, maximum: float, reference: 
     return _svg(WIDTH, height, title, body)
 
 
-def attainment_chart(attainment: Sequence[Attainment]) -> Markup:
+def attainment_chart(attainment: Sequence[Attainment | MinuteAttainment]) -> Markup:
     bars = [Bar(a.domain, a.attainment * 100, f"{a.period_days}d",
                 f"{a.attainment:.1%} of {a.observations} checks") for a in attainment]
     target = attainment[0].slo_target * 100 if attainment else None
@@ -85,7 +86,7 @@ def attainment_chart(attainment: Sequence[Attainment]) -> Markup:
                         reference=target, reference_label=f"target {target:g}%" if target else "")
 
 
-def burn_chart(attainment: Sequence[Attainment]) -> Markup:
+def burn_chart(attainment: Sequence[Attainment | MinuteAttainment]) -> Markup:
     bars = [Bar(a.domain, a.error_budget_burn, f"{a.period_days}d",
                 f"{a.error_budget_burn:,.1f}{TIMES}") for a in attainment]
     top = max([b.value for b in bars] + [2.0])

@@ -14,7 +14,9 @@ class FaultRates:
     Batch faults: `missing_batch`, `partial_batch`, `late_commit`, `stalled_system` (the
     fraction of the trailing batches of this run that one system, chosen by the seed, never
     delivers: neither rows nor ledger entries arrive) and `recovery` (on `--append`: the
-    fraction of that stalled backlog, oldest first, delivered in this run).
+    fraction of that stalled backlog, oldest first, delivered in this run), `volume_drop` (the
+    fraction of the trailing batches in which one landing table, chosen by the seed, delivers
+    on time and reconciled but only a tenth of its usual rows).
 
     The faults that make an event invalid are exclusive: one draw per event picks at most one
     of them, in the order of `INVALIDATING_FAULTS`; if their rates add up to more than 1, the
@@ -37,6 +39,7 @@ class FaultRates:
     null_metadata: float = 0.0
     wrong_source_system: float = 0.0
     recovery: float = 0.0
+    volume_drop: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -71,6 +74,7 @@ DEMO_FAULTS = FaultRates(
     conflicting_redelivery=0.005,
     null_metadata=0.001,
     wrong_source_system=0.001,
+    volume_drop=0.04,  # one trailing batch of 24: the latest batch of one table at a tenth
 )
 
 

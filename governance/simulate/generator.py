@@ -65,6 +65,7 @@ INVALID_REASONS = (
     "invalid_enum", "negative_quantity",
 )
 STATE_TABLE = "landing._syncgov_simulator"
+VOLUME_DROP_KEEP = 10  # a volume_drop batch keeps one event in this many
 TRUTH_TABLE = "landing._syncgov_truth"
 
 
@@ -372,6 +373,7 @@ def _generate_table(
     faults: FaultRates,
     stalled: bool,
     late_commits: dict[int, int],
+    volume_drop: bool = False,
 ) -> int:
     table = plan.table
     t = table.name
@@ -390,6 +392,11 @@ def _generate_table(
             if plan.first_seq > 0
             else last_seq + 1 - math.ceil(faults.stalled_system * batches)
         )
+
+    # volume_drop: the trailing batches keep one event in ten (VOLUME_DROP_KEEP), sent and
+    # announced as such, so only the volume is wrong
+    dropped_from = last_seq + 1 - math.ceil(faults.volume_drop * batches) if volume_drop \
+        else last_seq + 1
 
     companions = ""
     partner = next((a for a, b in CONFLICT_PAIRS if b is table), None)
@@ -431,6 +438,8 @@ def _generate_table(
             {_rand('late')} < {faults.late} as is_late,
             {_rand('ooo')} < {faults.out_of_order} as is_ooo_raw
         from range({first_event}, {last_event}) as r(i)
+        where i // {plan.per_batch} < {dropped_from}
+            or i % {VOLUME_DROP_KEEP} = 0
     ),
     timed as (
         select
@@ -918,6 +927,8 @@ def simulate(
             SOURCE_SYSTEMS[seed % len(SOURCE_SYSTEMS)] if params.faults.stalled_system > 0 else None
         )
         late_commits = _late_commits(con, plans, params.batches, seed, params.faults.late_commit)
+        volume_drop_table = (LANDING_TABLES[seed % len(LANDING_TABLES)].name
+                             if params.faults.volume_drop > 0 else None)
         runs: list[TableRun] = []
         con.execute("begin transaction")
         for plan in plans:
@@ -930,6 +941,7 @@ def simulate(
                 faults=params.faults,
                 stalled=plan.table.system == stalled_system,
                 late_commits=late_commits.get(plan.table.name, {}),
+                volume_drop=plan.table.name == volume_drop_table,
             )
             runs.append(TableRun(plan.table.name, params.batches, rows))
             if progress:
@@ -964,6 +976,7 @@ def simulate(
             "append": params.append,
             "faults": params.faults.as_dict(),
             "stalled_system": stalled_system,
+            "volume_drop_table": volume_drop_table,
         }
     finally:
         con.close()

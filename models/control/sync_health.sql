@@ -8,8 +8,10 @@
                reached staging or were lost by state (an internal failure)
       delayed  the last successful batch is older than the SLO
       partial  batches in the health window did not reconcile (missing, partial, sequence
-               gaps, rows without a batch id), or the source redelivered an event id with a
-               different payload in the window (a conflicting redelivery)
+               gaps, rows without a batch id), the source redelivered an event id with a
+               different payload in the window (a conflicting redelivery), or the latest
+               batch's volume is an anomaly (sync_volume_anomalies: on time, but far fewer rows
+               than the flow's baseline)
       current  none of the above
       unknown  no ledger entry at all
 -#}
@@ -154,6 +156,22 @@ drift as (
 
 ),
 
+{# Volume anomalies: the latest judged batch of a flow far off its baseline (volume rule below). #}
+volume as (
+
+    select
+        landing_table as volume_landing_table,
+        anomaly as volume_anomaly,
+        landing_table || ': volume ' || anomaly || ', '
+        || cast(cast(rows_in_batch as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})
+        || ' rows in batch ' || batch_id || ' against a baseline of '
+        || cast(cast(round(baseline_mean, 0) as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})
+        || ' (' || baseline_kind || ')' as volume_reason
+    from {{ ref('sync_volume_anomalies') }}
+    where is_latest and is_anomaly
+
+),
+
 flow_health as (
 
     select
@@ -196,7 +214,7 @@ flow_health as (
 flow_status as (
 
     select
-        *,
+        flow_health.*,
         case
             when last_success_at is null and latest_batch_status is null then 'unknown'
             when latest_batch_status = 'failed' or last_success_at is null then 'failed'
@@ -204,6 +222,7 @@ flow_status as (
             when staleness_minutes > slo_minutes then 'delayed'
             when unreconciled_batches > 0 then 'partial'
             when duplicate_conflicts > 0 then 'partial'
+            when volume.volume_anomaly is not null then 'partial'
             else 'current'
         end as status,
         case
@@ -228,9 +247,11 @@ flow_status as (
                 then
                     flow || ': ' || cast(duplicate_conflicts as {{ dbt.type_string() }})
                     || ' event id(s) redelivered with a different payload'
+            when volume.volume_anomaly is not null then volume.volume_reason
             else flow || ': within SLO'
         end as reason
     from flow_health
+    left join volume on flow_health.flow = volume.volume_landing_table
 
 ),
 

@@ -153,7 +153,9 @@ def test_health_statuses_follow_the_injected_faults(built) -> None:
                        if counts["conflicting_redeliveries"]} & loaded_recently
         if table.startswith(stalled + "__"):
             expected[domain] = "delayed"
-        elif unreconciled or entry["null_batch_id_batches"] or conflicting:
+        elif (unreconciled or entry["null_batch_id_batches"] or conflicting
+              # the volume_drop table's latest batch holds a tenth of its rows: an anomaly
+              or table == truth["run"]["volume_drop_table"]):
             expected[domain] = "partial" if expected.get(domain) != "delayed" else "delayed"
         else:
             expected.setdefault(domain, "current")

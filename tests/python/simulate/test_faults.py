@@ -38,7 +38,7 @@ def test_rejects_bad_specs(spec: str, message: str) -> None:
 def test_every_fault_of_the_issue_is_known() -> None:
     assert set(FAULT_NAMES) == {
         "duplicate", "out_of_order", "late", "conflict", "invalid",
-        "missing_batch", "partial_batch", "stalled_system",
+        "missing_batch", "partial_batch", "stalled_system", "volume_drop",
         "late_commit", "future_loaded_at", "future_event_at", "offset_timestamps",
         "conflicting_redelivery", "null_metadata", "wrong_source_system", "recovery",
     }

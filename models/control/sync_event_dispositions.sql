@@ -7,8 +7,9 @@
       superseded          the canonical delivery, staged, valid, and its key holds a newer event
       not_staged          the canonical delivery, but staging does not hold it: an event lost
                           between landing and staging (an error: the disposition test fails)
-      unaccounted         staged and valid, yet its key holds neither it nor a newer event:
-                          state lost it (an error too)
+      unaccounted         staged and valid, yet its key holds neither this delivery of it nor
+                          a newer event: state lost it, or kept an older delivery of the same
+                          event (an error too)
     The canonical delivery is the first by `delivery_order()`, as in staging.
 -#}
 
@@ -68,9 +69,16 @@ disposed__{{ name }} as (
                 )
                 then 'not_staged'
             when landed.delivery = 1 and staged._quarantine_reason is not null then 'quarantined'
-            when landed.delivery = 1 and held._event_id = staged._event_id then 'applied'
             when
                 landed.delivery = 1
+                and held._event_id = staged._event_id
+                -- the same delivery: state holds what staging holds, not an older copy of it
+                and held._loaded_at = staged._loaded_at
+                and held._sync_batch_id = staged._sync_batch_id
+                then 'applied'
+            when
+                landed.delivery = 1
+                and held._event_id <> staged._event_id
                 and (
                     held._source_event_at > staged._source_event_at
                     or (

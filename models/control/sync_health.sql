@@ -136,6 +136,53 @@ latency as (
 
 ),
 
+accounting_gaps as (
+
+    -- batches whose landed rows (counted by the reconciliation) are not all accounted for by
+    -- the dispositions: the per-batch identity of assert_every_landed_row_is_accounted_for
+    select
+        coalesce(landed.landing_table, accounted.landing_table) as landing_table,
+        count(*) as unaccounted_batches
+    from (
+        select landing_table, coalesce(batch_id, '∅') as batch_key, rows_landed
+        from {{ ref('sync_reconciliation') }}
+        where rows_landed > 0
+    ) as landed
+    full outer join (
+        select landing_table, coalesce(batch_id, '∅') as batch_key, rows_accounted
+        from {{ ref('sync_batch_accounting') }}
+    ) as accounted
+        on
+            landed.landing_table = accounted.landing_table
+            and landed.batch_key = accounted.batch_key
+    where coalesce(landed.rows_landed, -1) <> coalesce(accounted.rows_accounted, -2)
+    group by coalesce(landed.landing_table, accounted.landing_table)
+
+),
+
+orphaned as (
+
+    -- state rows that no valid staged delivery backs (state kept an older delivery of an event
+    -- staging replaced, or an event staging now quarantines)
+    {%- for t in var('sync_landing_tables') %}
+    select
+        '{{ t.system }}__{{ t.entity }}' as landing_table,
+        count(*) as orphaned_state_rows
+    from {{ ref(t.state) }} as held
+    left join {{ ref('stg_' ~ t.system ~ '__' ~ t.entity) }} as staged
+        on
+            held._event_id = staged._event_id
+            and held._loaded_at = staged._loaded_at
+            and held._sync_batch_id = staged._sync_batch_id
+            and staged._quarantine_reason is null
+    where staged._event_id is null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
 conflicts as (
 
     select
@@ -192,7 +239,9 @@ flow_health as (
         coalesce(dispositions.duplicates, 0) as duplicates,
         coalesce(dispositions.quarantined, 0) as quarantined,
         coalesce(dispositions.duplicate_conflicts, 0) as duplicate_conflicts,
-        coalesce(dispositions.lost_events, 0) as lost_events,
+        coalesce(dispositions.lost_events, 0) + coalesce(orphaned.orphaned_state_rows, 0)
+            as lost_events,
+        coalesce(accounting_gaps.unaccounted_batches, 0) as unaccounted_batches,
         coalesce(unreconciled.unreconciled_batches, 0) as unreconciled_batches,
         coalesce(drift.drifted_keys, 0) as drifted_keys,
         coalesce(conflicts.open_conflicts, 0) as open_conflicts,
@@ -208,6 +257,8 @@ flow_health as (
     left join latency on flows.landing_table = latency.landing_table
     left join drift on flows.landing_table = drift.landing_table
     left join conflicts on flows.landing_table = conflicts.landing_table
+    left join accounting_gaps on flows.landing_table = accounting_gaps.landing_table
+    left join orphaned on flows.landing_table = orphaned.landing_table
 
 ),
 
@@ -218,7 +269,7 @@ flow_status as (
         case
             when last_success_at is null and latest_batch_status is null then 'unknown'
             when latest_batch_status = 'failed' or last_success_at is null then 'failed'
-            when lost_events > 0 then 'failed'
+            when lost_events > 0 or unaccounted_batches > 0 then 'failed'
             when staleness_minutes > slo_minutes then 'delayed'
             when unreconciled_batches > 0 then 'partial'
             when duplicate_conflicts > 0 then 'partial'
@@ -230,10 +281,12 @@ flow_status as (
                 then flow || ': no batch in the ledger'
             when latest_batch_status = 'failed' then flow || ': the latest batch failed'
             when last_success_at is null then flow || ': no batch has succeeded'
-            when lost_events > 0
+            when lost_events > 0 or unaccounted_batches > 0
                 then
                     flow || ': ' || cast(lost_events as {{ dbt.type_string() }})
-                    || ' landed event(s) never reached staging or state (internal failure)'
+                    || ' landed event(s) never reached staging or state, '
+                    || cast(unaccounted_batches as {{ dbt.type_string() }})
+                    || ' batch(es) not fully accounted for (internal failure)'
             when staleness_minutes > slo_minutes
                 then
                     flow || ': last successful batch '
@@ -299,6 +352,7 @@ domain_health as (
         sum(quarantined) as quarantined,
         sum(duplicate_conflicts) as duplicate_conflicts,
         sum(lost_events) as lost_events,
+        sum(unaccounted_batches) as unaccounted_batches,
         sum(unreconciled_batches) as unreconciled_batches,
         sum(drifted_keys) as drifted_keys,
         sum(open_conflicts) as open_conflicts,

@@ -5,8 +5,8 @@
 ) }}
 
 {#-
-    Per landing table and batch: rows landed, and how many of them belong to an event that
-    reached staging. Staging reads the batches where the two differ (see `stage_events`), so
+    Per landing table and batch: rows landed, and how many of them reached staging: the row is
+    the staged delivery of its event, or a later one (a duplicate). Staging reads the batches where the two differ (see `stage_events`), so
     a batch committed late, re-sent or grown is staged whatever its `_loaded_at`.
 
     Built after the staging models, so a row that lands while staging runs is not counted as
@@ -50,7 +50,10 @@ landed__{{ name }} as (
 
     select
         coalesce(_sync_batch_id, '∅') as batch_key,
-        {{ syncgov.sync_event_key(t.key_column) }} as event_key
+        {{ syncgov.sync_event_key(t.key_column) }} as event_key,
+        _loaded_at,
+        _sync_batch_id,
+        {{ syncgov.payload_hash(source(t.system, t.entity)) }} as _payload_hash
     from {{ source(t.system, t.entity) }}
     where coalesce(_sync_batch_id, '∅') in (select checked__{{ name }}.batch_key from checked__{{ name }})
 
@@ -63,7 +66,10 @@ reached__{{ name }} as (
         count(*) as rows_staged
     from landed__{{ name }} as landed
     inner join {{ ref('stg_' ~ name) }} as staged
-        on landed.event_key = staged._event_id
+        on
+            landed.event_key = staged._event_id
+            -- a delivery that precedes the staged one has not reached staging: it must replace it
+            and not {{ syncgov.delivery_precedes('landed', 'staged') }}
     group by landed.batch_key
 
 ),

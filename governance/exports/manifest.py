@@ -219,6 +219,8 @@ def build_manifest(
             "match_key": [{"source_column": c, "target_field": t} for c, t in spec.key],
             "mode": spec.mode,
             "delete_behaviour": spec.delete_behaviour,
+            "soft_delete_column": spec.soft_delete_column,
+            "managed": spec.managed,
             "clearance": spec.target_clearance,
             "max_delete_pct": (min(100.0, round(spec.gate.max_row_change_ratio * 100, 2))
                                if spec.mode == "mirror" and not spec.gate.allow_mass_delete

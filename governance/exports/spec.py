@@ -90,6 +90,9 @@ class ExportSpec:
     gate: GatePolicy
     error_policy: ErrorPolicy
     owners: dict[str, str]
+    managed: bool = False  # syncgov creates the target table from the model's contract
+    on_delete: str = "ignore"  # delete | soft_delete | ignore (a mirror always deletes)
+    soft_delete_column: str | None = None
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -98,7 +101,7 @@ class ExportSpec:
 
     @property
     def delete_behaviour(self) -> str:
-        return "delete" if self.mode == "mirror" else "ignore"
+        return "delete" if self.mode == "mirror" else self.on_delete
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -123,6 +126,14 @@ def _field_spec(export: dict, target_field: str, ref: str, domains: dict) -> Fie
     spec = domains.get(domain, {}).get("fields", {}).get(field)
     return FieldSpec(target_field, domain, field, spec["owner"] if spec else None,
                      spec["classification"] if spec else None)
+
+
+def _on_delete(declared: str | dict) -> dict[str, Any]:
+    """`delete`, `ignore` or `{soft_delete: {column: c}}` (the schema admits nothing else)."""
+    if isinstance(declared, dict):
+        return {"on_delete": "soft_delete",
+                "soft_delete_column": declared["soft_delete"]["column"]}
+    return {"on_delete": declared}
 
 
 def export_specs(registry: Registry) -> list[ExportSpec]:
@@ -152,6 +163,8 @@ def export_specs(registry: Registry) -> list[ExportSpec]:
             gate=GatePolicy(**gate),
             error_policy=ErrorPolicy(**errors),
             owners=dict(export["owners"]),
+            managed=bool(target.get("managed", False)),
+            **_on_delete(export.get("on_delete", "ignore")),
         ))
     return specs
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from governance.cli.errors import handle_errors
 from governance.cli.options import registry_option, resolve_warehouse, warehouse_option
 from governance.cli.terminal import console
 from governance.control_tables import read_snapshot
+from governance.exports import outbound_health
 from governance.registry import load_registry
 from governance.status import render_table, status_board, summary_line, to_json
 
@@ -31,13 +33,22 @@ def status_command(warehouse: Path | None, registry_dir: Path, fmt: str) -> None
     `paging_tiers`, default tier_1) is failed or delayed — a scheduler can page on it —,
     2 no readable warehouse or registry.
     """
-    board = status_board(read_snapshot(resolve_warehouse(warehouse)), load_registry(registry_dir))
+    path = resolve_warehouse(warehouse)
+    registry = load_registry(registry_dir)
+    board = status_board(read_snapshot(path), registry)
+    # outbound flows (exports as delivered and confirmed): their own section
+    outbound = outbound_health.read_outbound_health(
+        path, registry, datetime.now(UTC).replace(tzinfo=None))
     if fmt == "json":
-        click.echo(json.dumps(to_json(board), indent=2))
+        click.echo(json.dumps({**to_json(board), "outbound": outbound_health.to_json(outbound)},
+                              indent=2))
     else:
         out = console()
         out.print(render_table(board))
         out.print(summary_line(board), highlight=False)
+        for h in outbound:
+            out.print(f"outbound {h.export_id} -> {h.target}: {h.status}"
+                      + (f" [{h.cause}]" if h.cause else "") + f" {h.reason}", highlight=False)
     if board.paging:
         raise SystemExit(1)
 

@@ -91,7 +91,7 @@ class DeliveryReport:
         return [o for o in self.outcomes if o.status in (FAILED, PARTIAL)]
 
 
-class _TargetError(Exception):
+class TargetError(Exception):
     def __init__(self, cause: str, message: str) -> None:
         super().__init__(message)
         self.cause = cause
@@ -101,7 +101,7 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.removesuffix("Z")) if value else None
 
 
-def _read_manifests(exports_dir: Path, select: tuple[str, ...]) -> list[dict[str, Any]]:
+def read_manifests(exports_dir: Path, select: tuple[str, ...]) -> list[dict[str, Any]]:
     index_path = exports_dir / "index.json"
     try:
         index = json.loads(index_path.read_text())
@@ -139,7 +139,7 @@ def deliver_exports(options: DeliveryOptions) -> DeliveryReport:
     """Deliver every selected published export; a rejected row or an unreachable target is an
     outcome, not an error. Raises InputError for unreadable manifests or dbt artifacts."""
     now = (options.now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    manifests = _read_manifests(options.exports_dir, options.select)
+    manifests = read_manifests(options.exports_dir, options.select)
     outcomes = []
     for manifest in manifests:
         if manifest["gate"]["verdict"] == "blocked":
@@ -183,13 +183,13 @@ def _plan(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], record: bool
                  columns.index(manifest["source"]["cursor_column"]), retry)
 
 
-def _connect(dsn: str):
+def connect_target(dsn: str):
     import psycopg2  # noqa: PLC0415 - only a delivery needs the driver
 
     try:
         con = psycopg2.connect(dsn, connect_timeout=10)
     except psycopg2.Error as exc:
-        raise _TargetError(TARGET_UNREACHABLE, f"cannot connect to the target: {exc}".strip()) from exc
+        raise TargetError(TARGET_UNREACHABLE, f"cannot connect to the target: {exc}".strip()) from exc
     con.autocommit = True
     return con
 
@@ -200,15 +200,15 @@ def _table_exists(cur: Any, table: str) -> bool:
 
 
 def ensure_target(dsn: str, table: TargetTable, create: bool) -> bool:
-    """True when the table was created now; _TargetError when it is missing and not ours to
+    """True when the table was created now; TargetError when it is missing and not ours to
     create, or the target cannot be reached."""
-    con = _connect(dsn)
+    con = connect_target(dsn)
     try:
         cur = con.cursor()
         if _table_exists(cur, table.table):
             return False
         if not create:
-            raise _TargetError(TARGET_MISSING,
+            raise TargetError(TARGET_MISSING,
                                f"table {table.table} does not exist at the target: create it"
                                " (`syncgov deliver --init-targets` applies the DDL from the"
                                " export model's contract) or mark the target `managed`")
@@ -263,7 +263,7 @@ def _confirm(dsn: str, manifest: dict[str, Any], plan: _Plan,
     cursor_field = next(f["target_field"] for f in manifest["fields"]
                         if f["source_column"] == manifest["source"]["cursor_column"])
     sent = [tuple(str(r[i]) for i in plan.key_index) for r in plan.rows]
-    con = _connect(dsn)
+    con = connect_target(dsn)
     try:
         cur = con.cursor()
         cols = ", ".join(f"{quote(k)}::text" for k in key_fields)
@@ -288,7 +288,7 @@ def _unchanged_mirror(manifest: dict[str, Any], plan: _Plan, dsn: str) -> bool:
         return False
     if any(r[plan.cursor_index] > plan.lower for r in plan.rows):
         return False
-    con = _connect(dsn)
+    con = connect_target(dsn)
     try:
         cur = con.cursor()
         cur.execute(f"select count(*) from {quote(manifest['destination']['object'])}")
@@ -297,9 +297,9 @@ def _unchanged_mirror(manifest: dict[str, Any], plan: _Plan, dsn: str) -> bool:
         con.close()
 
 
-def _require_dsn(dsn: str | None, system: str) -> str:
+def require_dsn(dsn: str | None, system: str) -> str:
     if not dsn:
-        raise _TargetError(TARGET_UNREACHABLE,
+        raise TargetError(TARGET_UNREACHABLE,
                            f"{dsn_env(system)} is not set: no connection string for {system}")
     return dsn
 
@@ -335,7 +335,7 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
     created = False
     result: DeliveryOutcome
     try:
-        dsn = _require_dsn(dsn, system)
+        dsn = require_dsn(dsn, system)
         created = ensure_target(dsn, table, create=(destination.get("managed", False)
                                                     or options.init_targets) and record)
         if options.dry_run:
@@ -344,7 +344,7 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
             result = outcome(EMPTY, None, [], {}, plan.lower, None, created)
         else:
             result = _send(manifest, options, plan, dsn, outcome, created)
-    except _TargetError as exc:
+    except TargetError as exc:
         if options.dry_run:
             return outcome("dry_run", exc.cause, [], {}, plan.lower, str(exc))
         result = outcome(FAILED, exc.cause, [], {}, plan.lower, str(exc), created)
@@ -362,7 +362,7 @@ def _send(manifest: dict[str, Any], options: DeliveryOptions, plan: _Plan, dsn: 
         import psycopg2  # noqa: PLC0415
 
         cause = TARGET_UNREACHABLE if isinstance(exc, psycopg2.OperationalError) else INTERNAL
-        raise _TargetError(cause, f"drt: {type(exc).__name__}: {exc}".strip()) from exc
+        raise TargetError(cause, f"drt: {type(exc).__name__}: {exc}".strip()) from exc
     reasons: dict[tuple[str, ...], str] = {}
     for error in drt.row_errors:
         key = _preview_key(error.record_preview, key_fields)

@@ -18,6 +18,7 @@ from governance.exports.delivery import (
     DeliveryReport,
     deliver_exports,
 )
+from governance.exports.target_reconciliation import ReconcileOptions, reconcile_targets
 from governance.warehouse import default_warehouse
 
 MARK = {"delivered": "ok     ", "empty": "ok     ", "partial": "PARTIAL", "failed": "FAILED ",
@@ -101,5 +102,39 @@ def format_report(report: DeliveryReport) -> str:
     return "\n".join(lines)
 
 
+@click.command("reconcile-targets")
+@click.option("--exports", "exports_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="What `syncgov export` wrote. [default: target/exports]")
+@click.option("--select", "select", multiple=True, metavar="EXPORT",
+              help="Reconcile only this export (repeatable).")
+@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The DuckDB warehouse. [default: $SYNCGOV_WAREHOUSE or .warehouse/syncgov.duckdb]")
+@handle_errors
+def reconcile_targets_command(exports_dir: Path | None, select: tuple[str, ...],
+                              warehouse: Path | None) -> None:
+    """Compare each delivered export's PostgreSQL target with its export model.
+
+    As of the export's last confirmed delivery: row count, an order-independent checksum, then
+    the differing keys (missing at the target, extra at the target, value mismatch), recorded
+    in audit.sync_target_reconciliation and audit.sync_target_differences. Exit codes: 0 every
+    target matches (or was never delivered), 1 a target drifted, 2 unreadable input, 3 a
+    target could not be read.
+    """
+    results = reconcile_targets(ReconcileOptions(
+        warehouse=warehouse or default_warehouse(),
+        exports_dir=exports_dir if exports_dir is not None else Path("target") / "exports",
+        select=select, environ=dict(os.environ)))
+    for r in results:
+        click.echo(f"{r.status:<13} {r.export_id:<34} {r.rows_source:,} rows in the model,"
+                   f" {r.rows_target:,} at the target; {len(r.missing)} missing,"
+                   f" {len(r.extra)} extra, {len(r.mismatched)} mismatched"
+                   + (f" ({r.error})" if r.error else ""))
+    if any(r.status == "unreachable" for r in results):
+        raise SystemExit(EXIT_COULD_NOT_RUN)
+    if any(r.status == "drifted" for r in results):
+        raise SystemExit(1)
+
+
 def register(main: click.Group) -> None:
     main.add_command(deliver_command)
+    main.add_command(reconcile_targets_command)

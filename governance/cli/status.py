@@ -48,7 +48,7 @@ def status_command(warehouse: Path | None, registry_dir: Path, fmt: str) -> None
         out.print(summary_line(board), highlight=False)
         for h in outbound:
             out.print(f"outbound {h.export_id} -> {h.target}: {h.status}"
-                      + (f" [{h.cause}]" if h.cause else "") + f" {h.reason}", highlight=False)
+                      + (f" [{h.cause}]" if h.cause else "") + f" {h.reason}", highlight=False, markup=False)
     if board.paging:
         raise SystemExit(1)
 

@@ -90,6 +90,8 @@ def format_report(report: DeliveryReport) -> str:
                      f" {o.rows_rejected:,} rejected")
         if o.created_table:
             lines.append(f"          created table {o.target.split('.', 1)[1]}")
+        if o.rows_deleted:
+            lines.append(f"          {o.rows_deleted:,} tombstone(s) applied at the target")
         if o.rows_retried:
             lines.append(f"          {o.rows_retried:,} dead letter(s) re-sent")
         if o.cause:

@@ -24,7 +24,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ class DeliveryOutcome:
     watermark_confirmed: datetime | None
     first_error: str | None
     created_table: bool = False
+    rows_deleted: int = 0  # target rows a tombstone deleted or marked
     # per key: what the target confirmed, and why it refused the rest
     accepted_keys: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
     rejected_keys: tuple[tuple[tuple[str, ...], str], ...] = field(default=(), repr=False)
@@ -123,16 +124,29 @@ def read_manifests(exports_dir: Path, select: tuple[str, ...]) -> list[dict[str,
     return manifests
 
 
-def _model_columns(target_dir: Path, unique_id: str | None) -> dict[str, Any]:
+def _dbt_nodes(target_dir: Path) -> dict[str, Any]:
     path = target_dir / "manifest.json"
     try:
-        nodes = json.loads(path.read_text())["nodes"]
+        return json.loads(path.read_text())["nodes"]
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"cannot read dbt's {path}: {exc}") from exc
+
+
+def _model_columns(nodes: dict[str, Any], unique_id: str | None) -> dict[str, Any]:
     node = nodes.get(unique_id or "")
     if node is None:
-        raise InputError(f"{unique_id} is not in {path}: run `dbt build` first")
+        raise InputError(f"{unique_id} is not in dbt's manifest.json: run `dbt build` first")
     return node.get("columns", {})
+
+
+def _state_relation(nodes: dict[str, Any], manifest: dict[str, Any]) -> str | None:
+    """The state model of the export's domain (`<domain>_state`), where tombstones live."""
+    domain = manifest["lineage"]["domains"][0]
+    for uid in manifest["lineage"]["models"]:
+        node = nodes.get(uid)
+        if node and node.get("name") == f"{domain}_state":
+            return f"{quote(node['schema'])}.{quote(node.get('alias') or node['name'])}"
+    return None
 
 
 def deliver_exports(options: DeliveryOptions) -> DeliveryReport:
@@ -280,6 +294,52 @@ def _confirm(dsn: str, manifest: dict[str, Any], plan: _Plan,
         con.close()
 
 
+def _tombstones(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], nodes: dict[str, Any],
+                lower: datetime | None) -> list[tuple[tuple[str, ...], datetime]]:
+    """Keys the warehouse tombstoned since the confirmed watermark, with when, for exports whose
+    registry `on_delete` is `delete` or `soft_delete` (a mirror deletes through drt)."""
+    destination = manifest["destination"]
+    if destination["mode"] == "mirror" or destination["delete_behaviour"] == "ignore":
+        return []
+    relation = _state_relation(nodes, manifest)
+    if relation is None:
+        raise InputError(f"export {manifest['export_id']}: on_delete is"
+                         f" {destination['delete_behaviour']}, but the state model of domain"
+                         f" {manifest['lineage']['domains'][0]!r} is not upstream of its model")
+    keys = ", ".join(f"cast({quote(k['source_column'])} as varchar)"
+                     for k in destination["match_key"])
+    rows = con.execute(f"select {keys}, _applied_at from {relation} where _is_deleted"
+                       + (" and _applied_at > ?" if lower else ""),
+                       [lower] if lower else []).fetchall()
+    return [(tuple(r[:-1]), r[-1]) for r in rows]
+
+
+def apply_tombstones(dsn: str, manifest: dict[str, Any],
+                     tombstones: list[tuple[tuple[str, ...], datetime]]) -> int:
+    """Delete or mark the target rows of tombstoned keys; the count of rows changed (a key the
+    target never held, or already marked, changes nothing)."""
+    destination = manifest["destination"]
+    table = quote(destination["object"])
+    key = " and ".join(f"{quote(k['target_field'])}::text = %s" for k in destination["match_key"])
+    soft = destination.get("soft_delete_column")
+    con = connect_target(dsn)
+    con.autocommit = False
+    changed = 0
+    try:
+        cur = con.cursor()
+        for values, deleted_at in tombstones:
+            if destination["delete_behaviour"] == "soft_delete" and soft:
+                cur.execute(f"update {table} set {quote(soft)} = %s where {key}"
+                            f" and {quote(soft)} is null", [deleted_at, *values])
+            else:
+                cur.execute(f"delete from {table} where {key}", list(values))
+            changed += cur.rowcount
+        con.commit()
+    finally:
+        con.close()
+    return changed
+
+
 def _unchanged_mirror(manifest: dict[str, Any], plan: _Plan, dsn: str) -> bool:
     """A mirror sends the whole model; once confirmed, it is not re-sent while no row changed
     after the confirmed watermark and the target holds as many rows (re-sending would rewrite
@@ -313,12 +373,13 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
     target = f"{system}.{destination['object']}"
     if not _SYSTEM.match(system):
         raise InputError(f"export {export_id}: target system {system!r} is not a plain identifier")
-    table = target_table(manifest, _model_columns(options.target_dir,
-                                                  manifest["source"]["dbt_unique_id"]))
+    nodes = _dbt_nodes(options.target_dir)
+    table = target_table(manifest, _model_columns(nodes, manifest["source"]["dbt_unique_id"]))
     record = not options.dry_run
     con = duckdb.connect(str(options.warehouse), read_only=not record)
     try:
         plan = _plan(con, manifest, record)
+        tombstones = _tombstones(con, manifest, nodes, plan.lower)
     finally:
         con.close()
 
@@ -329,7 +390,8 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
             cause == TARGET_REJECTION) else 0
         return DeliveryOutcome(export_id, target, status, cause, sent, len(accepted),
                                len(rejected), len(plan.retry), plan.lower, plan.upper, confirmed,
-                               error, created, tuple(accepted), tuple(rejected.items()))
+                               error, created_table=created, accepted_keys=tuple(accepted),
+                               rejected_keys=tuple(rejected.items()))
 
     dsn = options.environ.get(dsn_env(system))
     created = False
@@ -344,6 +406,8 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
             result = outcome(EMPTY, None, [], {}, plan.lower, None, created)
         else:
             result = _send(manifest, options, plan, dsn, outcome, created)
+        if tombstones and result.status != FAILED:
+            result = replace(result, rows_deleted=apply_tombstones(dsn, manifest, tombstones))
     except TargetError as exc:
         if options.dry_run:
             return outcome("dry_run", exc.cause, [], {}, plan.lower, str(exc))
@@ -406,7 +470,7 @@ def _record(options: DeliveryOptions, manifest: dict[str, Any], plan: _Plan,
         rows_accepted=result.rows_accepted,
         rows_rejected=result.rows_rejected,
         rows_retried=result.rows_retried,
-        rows_deleted=0,
+        rows_deleted=result.rows_deleted,
         first_error=result.first_error,
         target_system=destination["system"],
         target_object=destination["object"],

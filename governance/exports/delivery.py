@@ -314,6 +314,21 @@ def _tombstones(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], nodes:
     return [(tuple(r[:-1]), r[-1]) for r in rows]
 
 
+def _with_tombstones(result: DeliveryOutcome, dsn: str, manifest: dict[str, Any],
+                     tombstones: list[tuple[tuple[str, ...], datetime]],
+                     lower: datetime | None) -> DeliveryOutcome:
+    """Apply the tombstones; when the target refuses them the watermark stays, so the next
+    delivery applies them again (the rows it re-sends are upserts of the same values)."""
+    import psycopg2  # noqa: PLC0415
+
+    try:
+        return replace(result, rows_deleted=apply_tombstones(dsn, manifest, tombstones))
+    except psycopg2.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return replace(result, status=PARTIAL, cause=TARGET_REJECTION, watermark_confirmed=lower,
+                       first_error=f"tombstones not applied: {first}")
+
+
 def apply_tombstones(dsn: str, manifest: dict[str, Any],
                      tombstones: list[tuple[tuple[str, ...], datetime]]) -> int:
     """Delete or mark the target rows of tombstoned keys; the count of rows changed (a key the
@@ -407,7 +422,7 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
         else:
             result = _send(manifest, options, plan, dsn, outcome, created)
         if tombstones and result.status != FAILED:
-            result = replace(result, rows_deleted=apply_tombstones(dsn, manifest, tombstones))
+            result = _with_tombstones(result, dsn, manifest, tombstones, plan.lower)
     except TargetError as exc:
         if options.dry_run:
             return outcome("dry_run", exc.cause, [], {}, plan.lower, str(exc))

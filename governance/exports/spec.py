@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from governance.registry import RegistryFile
-from governance.rules.references import export_field
+from governance.rules.references import export_field, export_key
 
 Registry = dict[str, RegistryFile]
 
@@ -90,6 +90,7 @@ class ExportSpec:
     gate: GatePolicy
     error_policy: ErrorPolicy
     owners: dict[str, str]
+    key_fields: tuple[FieldSpec, ...] = ()  # the key columns, classified like fields
     managed: bool = False  # syncgov creates the target table from the model's contract
     on_delete: str = "ignore"  # delete | soft_delete | ignore (a mirror always deletes)
     soft_delete_column: str | None = None
@@ -128,6 +129,11 @@ def _field_spec(export: dict, target_field: str, ref: str, domains: dict) -> Fie
                      spec["classification"] if spec else None)
 
 
+def _key_spec(export: dict, column: str, target_field: str, domains: dict) -> FieldSpec:
+    domain, owner, classification = export_key(export, column, domains)
+    return FieldSpec(target_field, domain, column, owner, classification)
+
+
 def _on_delete(declared: str | dict) -> dict[str, Any]:
     """`delete`, `ignore` or `{soft_delete: {column: c}}` (the schema admits nothing else)."""
     if isinstance(declared, dict):
@@ -163,6 +169,7 @@ def export_specs(registry: Registry) -> list[ExportSpec]:
             gate=GatePolicy(**gate),
             error_policy=ErrorPolicy(**errors),
             owners=dict(export["owners"]),
+            key_fields=tuple(_key_spec(export, c, t, domains) for c, t in export["key"].items()),
             managed=bool(target.get("managed", False)),
             **_on_delete(export.get("on_delete", "ignore")),
         ))

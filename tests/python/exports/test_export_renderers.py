@@ -66,7 +66,8 @@ def test_a_manifest_describes_the_export() -> None:
     assert m["destination"] == {
         "system": "helpdesk", "object": "contacts",
         "match_key": [{"source_column": "customer_id", "target_field": "external_id"}],
-        "mode": "upsert", "delete_behaviour": "ignore", "soft_delete_column": None,
+        "mode": "upsert", "delete_behaviour": "soft_delete",
+        "soft_delete_column": "syncgov_deleted_at",
         "managed": False, "clearance": "pii", "max_delete_pct": None}
     assert [(f["source_column"], f["target_field"], f["role"], f["owner_system"],
              f["classification"]) for f in m["fields"]] == [

@@ -20,6 +20,8 @@ DEFAULT_CURSOR = "_changed_at"
 DEFAULT_DEGRADED_SCHEDULE = "0 * * * *"
 # The target field the change timestamp is written to: targets see how current each row is.
 CHANGE_TIMESTAMP_FIELD = "syncgov_changed_at"
+# The target column a soft delete sets when the export names none.
+DEFAULT_SOFT_DELETE_COLUMN = "syncgov_deleted_at"
 
 
 @dataclass(frozen=True)
@@ -134,12 +136,11 @@ def _key_spec(export: dict, column: str, target_field: str, domains: dict) -> Fi
     return FieldSpec(target_field, domain, column, owner, classification)
 
 
-def _on_delete(declared: str | dict) -> dict[str, Any]:
-    """`delete`, `ignore` or `{soft_delete: {column: c}}` (the schema admits nothing else)."""
-    if isinstance(declared, dict):
-        return {"on_delete": "soft_delete",
-                "soft_delete_column": declared["soft_delete"]["column"]}
-    return {"on_delete": declared}
+def _on_delete(export: dict) -> dict[str, Any]:
+    behaviour = export.get("on_delete", "ignore")
+    column = export.get("soft_delete_column", DEFAULT_SOFT_DELETE_COLUMN)
+    return {"on_delete": behaviour,
+            "soft_delete_column": column if behaviour == "soft_delete" else None}
 
 
 def export_specs(registry: Registry) -> list[ExportSpec]:
@@ -171,7 +172,7 @@ def export_specs(registry: Registry) -> list[ExportSpec]:
             owners=dict(export["owners"]),
             key_fields=tuple(_key_spec(export, c, t, domains) for c, t in export["key"].items()),
             managed=bool(target.get("managed", False)),
-            **_on_delete(export.get("on_delete", "ignore")),
+            **_on_delete(export),
         ))
     return specs
 

@@ -98,6 +98,11 @@ def test_the_readme_path_from_make_demo_delivers_the_rows(project_dir: Path,
             assert status == "delivered", (export_id, outputs["deliver"])
             assert sent == accepted > 0
         assert "storefront_product_availability" in published
+        # the demo's own `syncgov export` published without delivering: the README's batch
+        # still starts at the beginning (nothing was confirmed), so it carries every row
+        storefront = json.loads((project / "target" / "exports" / "manifests" /
+                                 "storefront_product_availability.json").read_text())["batch"]
+        assert (storefront["watermark_from"], storefront["rows_in_batch"]) == (None, len(model))
         pg = server.connect("targets")
         try:
             cur = pg.cursor()

@@ -20,6 +20,7 @@ A dry run does steps 1 and 2 read-only and records nothing.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -56,7 +57,8 @@ class DeliveryOptions:
     select: tuple[str, ...] = ()
     dry_run: bool = False
     init_targets: bool = False
-    environ: Mapping[str, str] = field(default_factory=dict)  # SYNCGOV_<SYSTEM>_DSN
+    # where SYNCGOV_<SYSTEM>_DSN is read; None: the process environment
+    environ: Mapping[str, str] | None = None
     now: datetime | None = None
 
 
@@ -235,8 +237,6 @@ def ensure_target(dsn: str, table: TargetTable, create: bool) -> bool:
 def _run_drt(document: dict[str, Any], warehouse: Path, dsn: str, project_dir: Path) -> Any:
     """drt-core's engine in-process: the sync document, the DuckDB warehouse as source, the
     PostgreSQL destination with the DSN passed through the sync's env-var name."""
-    import os  # noqa: PLC0415
-
     from drt.config.models import SyncConfig  # noqa: PLC0415 - drt is heavy to import
     from drt.config.profiles import DuckDBProfile  # noqa: PLC0415
     from drt.connectors.registry import get_destination, get_source  # noqa: PLC0415
@@ -408,7 +408,7 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
                                error, created_table=created, accepted_keys=tuple(accepted),
                                rejected_keys=tuple(rejected.items()))
 
-    dsn = options.environ.get(dsn_env(system))
+    dsn = (os.environ if options.environ is None else options.environ).get(dsn_env(system))
     created = False
     result: DeliveryOutcome
     try:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -73,7 +74,7 @@ class ReconcileOptions:
     warehouse: Path
     exports_dir: Path
     select: tuple[str, ...] = ()
-    environ: Mapping[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] | None = None  # None: the process environment
     now: datetime | None = None
 
 
@@ -152,7 +153,8 @@ def _reconcile_one(manifest: dict[str, Any], options: ReconcileOptions) -> Targe
             source[k] = tuple(_norm(v) for v in r)
     try:
         target = _read_target(manifest, require_dsn(
-            options.environ.get(dsn_env(destination["system"])), destination["system"]),
+            (os.environ if options.environ is None else options.environ).get(
+                dsn_env(destination["system"])), destination["system"]),
             key_pos, skip)
     except TargetError as exc:
         return TargetReconciliation(export_id, "unreachable", watermark, len(source), 0,

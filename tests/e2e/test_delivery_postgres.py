@@ -256,6 +256,10 @@ def test_a_target_that_is_down_keeps_the_watermark_and_the_next_run_delivers_eve
         "failed", "target_unreachable", 0, 0, None)
     health = copy.health()["helpdesk_customers"]
     assert (health["status"], health["cause"]) == ("failed", "target_unreachable")
+    metrics = copy.syncgov("metrics", "--registry", str(copy.built.project / "registry"))
+    assert metrics.returncode == 0, metrics.stderr
+    assert ('syncgov_outbound_status{cause="target_unreachable",export="helpdesk_customers",'
+            'status="failed",target="helpdesk.contacts"} 1.0') in metrics.stdout
 
     up = copy.deliver("--select", "helpdesk_customers", "--init-targets")
     assert up.returncode == 0, up.stdout + up.stderr

@@ -372,6 +372,15 @@ def _unchanged_mirror(manifest: dict[str, Any], plan: _Plan, dsn: str) -> bool:
         con.close()
 
 
+def _open_warehouse(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if not path.is_file():
+        raise InputError(f"{path}: no warehouse; run `make demo` or `dbt build` first")
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: cannot open ({str(exc).strip().splitlines()[0]})") from None
+
+
 def require_dsn(dsn: str | None, system: str) -> str:
     if not dsn:
         raise TargetError(TARGET_UNREACHABLE,
@@ -391,10 +400,14 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
     nodes = _dbt_nodes(options.target_dir)
     table = target_table(manifest, _model_columns(nodes, manifest["source"]["dbt_unique_id"]))
     record = not options.dry_run
-    con = duckdb.connect(str(options.warehouse), read_only=not record)
+    con = _open_warehouse(options.warehouse, read_only=not record)
     try:
         plan = _plan(con, manifest, record)
         tombstones = _tombstones(con, manifest, nodes, plan.lower)
+    except duckdb.Error as exc:
+        raise InputError(f"{options.warehouse}: cannot read export {export_id}'s model"
+                         f" ({str(exc).strip().splitlines()[0]}); run `dbt build` and"
+                         " `syncgov export` against this warehouse") from None
     finally:
         con.close()
 
@@ -493,7 +506,7 @@ def _record(options: DeliveryOptions, manifest: dict[str, Any], plan: _Plan,
         engine=ENGINE,
     )
     owner = manifest["owners"]["technical"]
-    con = duckdb.connect(str(options.warehouse))
+    con = _open_warehouse(options.warehouse, read_only=False)
     try:
         delivery_log.record_attempt(
             con, row, dict(result.rejected_keys), result.accepted_keys, policy["retries"] + 1,

@@ -22,7 +22,7 @@ $(BIN)/syncgov: pyproject.toml uv.lock
 install: $(BIN)/syncgov  ## create .venv with the locked dependencies
 
 demo: install  ## simulate a landing zone with every fault, build the warehouse, show what happened
-	$(BIN)/syncgov demo
+	$(BIN)/syncgov demo $(DEMO_ARGS)
 
 test: install  ## every test: unit, property, end-to-end on real dbt + DuckDB
 	$(BIN)/syncgov generate --check

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from governance.control_tables import Attainment
 from governance.errors import InputError
 from governance.export_verdicts import VERDICTS
+from governance.exports.outbound_health import OutboundHealth
 from governance.status import STATUSES, StatusBoard
 
 PREFIX = "syncgov"
@@ -155,23 +156,58 @@ def _add(family: GaugeMetricFamily, labels: list[str], value: float | None) -> N
         family.add_metric(labels, value)
 
 
-def registry_for(board: StatusBoard, attainment: tuple[Attainment, ...]) -> CollectorRegistry:
+class _OutboundCollector(Collector):
+    """Outbound health per export (governance.exports.outbound_health): one-hot status with its
+    cause, dead letters by state, and when the target last confirmed a delivery."""
+
+    STATUSES = ("current", "delayed", "partial", "failed")
+
+    def __init__(self, outbound: tuple[OutboundHealth, ...]) -> None:
+        self.outbound = outbound
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        status = GaugeMetricFamily(
+            f"{PREFIX}_outbound_status", "Outbound health of an export (1 for its status).",
+            labels=["export", "target", "status", "cause"])
+        letters = GaugeMetricFamily(
+            f"{PREFIX}_outbound_dead_letters", "Rejected keys of an export by dead-letter state.",
+            labels=["export", "state"])
+        confirmed = GaugeMetricFamily(
+            f"{PREFIX}_outbound_last_confirmed_timestamp_seconds",
+            "When the target last confirmed a delivery of the export, Unix time.",
+            labels=["export"])
+        for h in self.outbound:
+            for s in self.STATUSES:
+                status.add_metric([h.export_id, h.target, s, h.cause or ""],
+                                  1.0 if h.status == s else 0.0)
+            letters.add_metric([h.export_id, "pending"], float(h.pending_dead_letters))
+            letters.add_metric([h.export_id, "dead"], float(h.dead_letters))
+            _add(confirmed, [h.export_id], _timestamp(h.last_confirmed_at))
+        yield from (status, letters, confirmed)
+
+
+def registry_for(board: StatusBoard, attainment: tuple[Attainment, ...],
+                 outbound: tuple[OutboundHealth, ...] = ()) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_BoardCollector(board, attainment))
+    if outbound:
+        registry.register(_OutboundCollector(outbound))
     return registry
 
 
-def exposition(board: StatusBoard, attainment: tuple[Attainment, ...]) -> str:
+def exposition(board: StatusBoard, attainment: tuple[Attainment, ...],
+               outbound: tuple[OutboundHealth, ...] = ()) -> str:
     """The metrics in the Prometheus text format."""
-    return generate_latest(registry_for(board, attainment)).decode()
+    return generate_latest(registry_for(board, attainment, outbound)).decode()
 
 
-def write_textfile(board: StatusBoard, attainment: tuple[Attainment, ...], path: Path) -> None:
+def write_textfile(board: StatusBoard, attainment: tuple[Attainment, ...], path: Path,
+                   outbound: tuple[OutboundHealth, ...] = ()) -> None:
     """Write atomically (a temporary file beside `path`, then rename) so the collector never
     reads half a file."""
     if not path.parent.is_dir():
         raise InputError(f"{path.parent}: directory not found")
     try:
-        write_to_textfile(os.fspath(path), registry_for(board, attainment))
+        write_to_textfile(os.fspath(path), registry_for(board, attainment, outbound))
     except OSError as exc:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None

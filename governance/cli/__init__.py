@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.generate",
     "governance.cli.lint",
     "governance.cli.export",
+    "governance.cli.deliver",
     "governance.cli.status",
     "governance.cli.report",
     "governance.cli.metrics",

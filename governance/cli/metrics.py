@@ -14,6 +14,7 @@ from governance.cli.options import (
     warehouse_option,
 )
 from governance.errors import UsageError
+from governance.exports.outbound_health import read_outbound_health
 from governance.metrics import exposition, write_textfile
 from governance.observe.metrics_server import metrics_server
 from governance.published import now_utc, read_view
@@ -40,9 +41,10 @@ from governance.status import status_board
 def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None, serve: bool,
                     host: str, port: int, wait: float | None) -> None:
     """Write sync health as Prometheus metrics: status, staleness and SLO seconds per domain
-    and flow, propagation latency quantiles, landed, duplicate and quarantined rows, open
-    conflicts, unreconciled batches, drifted keys, SLO attainment and error-budget burn, and
-    export verdicts, labelled by domain, flow and system.
+    and flow, propagation latency quantiles, duplicates, quarantined rows, open conflicts,
+    unreconciled batches, drifted keys, SLO attainment and error-budget burn, and export
+    verdicts, labelled by domain, flow and system; and each export's outbound health
+    (syncgov_outbound_status, _dead_letters, _last_confirmed_timestamp_seconds).
 
     Run it after each `dbt build` (or from cron) with --out into node-exporter's
     --collector.textfile.directory (`syncgov run` writes one per cycle), or keep
@@ -54,9 +56,11 @@ def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None
     wh = resolve_warehouse(warehouse)
 
     def render() -> str:
-        snapshot = read_view(wh, wait=wait).snapshot
-        return exposition(status_board(snapshot, load_registry(registry_dir)),
-                          snapshot.attainment)
+        registry = load_registry(registry_dir)
+        view = read_view(wh, wait=wait)
+        outbound = read_outbound_health(wh, registry, now_utc()) if view.live else ()
+        return exposition(status_board(view.snapshot, registry), view.snapshot.attainment,
+                          outbound)
 
     if serve:
         if out is not None:
@@ -75,11 +79,13 @@ def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None
     if (note := view.note(now_utc())) is not None:
         click.echo(f"syncgov metrics: {note}", err=True)
     snapshot = view.snapshot
-    board = status_board(snapshot, load_registry(registry_dir))
+    registry = load_registry(registry_dir)
+    board = status_board(snapshot, registry)
+    outbound = read_outbound_health(wh, registry, now_utc()) if view.live else ()
     if out is None:
-        click.echo(exposition(board, snapshot.attainment), nl=False)
+        click.echo(exposition(board, snapshot.attainment, outbound), nl=False)
     else:
-        write_textfile(board, snapshot.attainment, out)
+        write_textfile(board, snapshot.attainment, out, outbound)
         click.echo(f"wrote {out}", err=True)
 
 

@@ -15,6 +15,7 @@ from governance.cli.options import (
     warehouse_option,
 )
 from governance.cli.terminal import console
+from governance.exports import outbound_health
 from governance.published import now_utc, read_view
 from governance.registry import load_registry
 from governance.status import WIDE_COLUMNS, render_table, status_board, summary_line, to_json
@@ -46,20 +47,31 @@ def status_command(warehouse: Path | None, registry_dir: Path, fmt: str, wide: b
     A cycle or replay that died part-way is listed ("unfinished run since ...") until a later
     cycle completes.
     """
-    view = read_view(resolve_warehouse(warehouse), wait=wait)
-    board = status_board(view.snapshot, load_registry(registry_dir))
+    path = resolve_warehouse(warehouse)
+    view = read_view(path, wait=wait)
+    registry = load_registry(registry_dir)
+    board = status_board(view.snapshot, registry)
     note = view.note(now_utc())
+    # outbound flows (exports as delivered and confirmed): their own section, read live only
+    # (the published snapshot holds inbound health; a busy warehouse leaves the section out)
+    outbound = (outbound_health.read_outbound_health(path, registry, now_utc())
+                if view.live else ())
     if fmt == "json":
         document = to_json(board)
         document["live"] = view.live
         document["published_at"] = view.published_at.isoformat() + "Z" \
             if view.published_at else None
         document["unfinished_runs"] = list(view.unfinished)
+        document["outbound"] = outbound_health.to_json(outbound)
         click.echo(json.dumps(document, indent=2))
     else:
         out = console(wide=wide)
         out.print(render_table(board, wide=wide or out.width >= WIDE_COLUMNS))
         out.print(summary_line(board), highlight=False)
+        for h in outbound:
+            out.print(f"outbound {h.export_id} -> {h.target}: {h.status}"
+                      + (f" [{h.cause}]" if h.cause else "") + f" {h.reason}",
+                      highlight=False, markup=False)
         for line in view.unfinished:
             out.print(line, highlight=False, style="bold yellow")
     if note is not None:

@@ -1,10 +1,11 @@
-"""The batch a publication offers a consumer: the rows changed since the previous publication.
+"""The batch a publication offers a consumer: the rows changed since the last confirmed delivery.
 
 The window is (watermark_from, watermark_to] on the export model's change-timestamp column:
-watermark_from is the previous publication's watermark_to (nothing before the first), and
-watermark_to is the newest change in the model now. A blocked evaluation publishes nothing,
-so the next publication's window still starts at the last published watermark and carries
-everything that changed while the export was held back. The idempotency key is a digest of
+watermark_from is the export's last confirmed delivery (audit.sync_delivery_log's
+watermark_confirmed; nothing before the first), and watermark_to is the newest change in the
+model now. A publication that was never delivered, or whose delivery the target rejected,
+moves nothing: the next window still starts at the confirmed position and carries every change
+since. The idempotency key is a digest of
 the window: a consumer that sees the same key again has already applied that batch.
 """
 
@@ -30,8 +31,10 @@ class Batch:
 
 
 def plan_batch(export_id: str, cursor: str, previous: Publication | None, stats: ModelStats,
-               rows_in_batch: int) -> Batch:
-    start = previous.watermark_to if previous else None
+               rows_in_batch: int, confirmed: datetime | None = None) -> Batch:
+    """`confirmed` is the last confirmed delivery's watermark; `previous` (the last
+    publication) only gives the row-count baseline."""
+    start = confirmed
     end = stats.max_cursor
     if start is not None and (end is None or end < start):
         end = start  # the newest rows left the model: the watermark never moves backwards
@@ -45,7 +48,8 @@ def plan_batch(export_id: str, cursor: str, previous: Publication | None, stats:
         watermark_from=start,
         watermark_to=end,
         rows_in_batch=rows_in_batch,
-        empty=previous is not None and rows_in_batch == 0 and stats.rows == previous.rows_current,
+        empty=(previous is not None and confirmed is not None and rows_in_batch == 0
+               and stats.rows == previous.rows_current),
     )
 
 

@@ -172,6 +172,8 @@ def _degrade(inputs: GateInputs, domain: UpstreamDomain, check: str, observed: A
 def _safety(spec: ExportSpec) -> Iterable[CheckResult]:
     """The registry's safety rules, enforced again at export time (SG404, SG701, SG505)."""
     undeclared = [f"{f.domain}.{f.field}" for f in spec.fields if f.owner is None]
+    undeclared += [f"key {f.domain}.{f.field}" for f in spec.key_fields
+                   if f.classification is None]
     yield CheckResult(
         "declared_fields", BLOCK if undeclared else PASS, undeclared, "every field declared",
         f"fields without owner and classification in domains.yml: {', '.join(undeclared)}"
@@ -183,7 +185,7 @@ def _safety(spec: ExportSpec) -> Iterable[CheckResult]:
         f" {'it' if len(loops) == 1 else 'them'} (a write-back loop, SG404)"
         if loops else f"no field is written back to its owner {spec.target_system!r}")
     clearance = spec.target_clearance
-    above = [f"{f.domain}.{f.field} ({f.classification})" for f in spec.fields
+    above = [f"{f.domain}.{f.field} ({f.classification})" for f in (*spec.key_fields, *spec.fields)
              if clearance is None or (f.classification is not None
                                       and RANK[f.classification] > RANK[clearance])]
     yield CheckResult(

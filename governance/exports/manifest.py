@@ -125,7 +125,7 @@ def _escalation(spec: ExportSpec, teams: dict) -> list[dict[str, Any]]:
 
 
 def _fields(spec: ExportSpec) -> list[dict[str, Any]]:
-    by_column = {f.column: f for f in spec.fields}
+    by_column = {**{f.column: f for f in spec.key_fields}, **{f.column: f for f in spec.fields}}
     key_columns = {c for c, _ in spec.key}
     rows = []
     for column in spec.columns:
@@ -140,7 +140,10 @@ def _fields(spec: ExportSpec) -> list[dict[str, Any]]:
             "field": f.field if f else (column if role == "key" else None),
             "owner_system": (f.owner if f else "warehouse" if role == "change_timestamp"
                              else spec.key_owner),
-            "classification": f.classification if f else "internal",
+            # the change timestamp is warehouse metadata; a key or field without a declared
+            # classification stays null (the gate blocks it), never a default
+            "classification": (f.classification if f else
+                               "internal" if role == "change_timestamp" else None),
         })
     return rows
 
@@ -219,6 +222,8 @@ def build_manifest(
             "match_key": [{"source_column": c, "target_field": t} for c, t in spec.key],
             "mode": spec.mode,
             "delete_behaviour": spec.delete_behaviour,
+            "soft_delete_column": spec.soft_delete_column,
+            "managed": spec.managed,
             "clearance": spec.target_clearance,
             "max_delete_pct": (min(100.0, round(spec.gate.max_row_change_ratio * 100, 2))
                                if spec.mode == "mirror" and not spec.gate.allow_mass_delete

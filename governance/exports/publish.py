@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from governance.errors import UsageError
-from governance.exports import audit_log
+from governance.exports import audit_log, delivery_log
 from governance.exports.artifacts import DbtArtifacts, load_artifacts
 from governance.exports.batch import Batch, plan_batch
 from governance.exports.binding import model_evidence
@@ -212,6 +212,7 @@ def _run_exports(options: ExportOptions, registry: dict, specs: list[ExportSpec]
         audit_log.ensure_table(warehouse.con)
         previous = audit_log.previous_publications(warehouse.con, [s.export_id for s in specs])
         artifacts.bind_to_audit_log(warehouse.latest_results(), warehouse.latest_builds())
+        confirmed = delivery_log.confirmed_watermarks(warehouse.con, [s.export_id for s in specs])
         health = warehouse.domain_health()
         conflicts = warehouse.open_conflicts()
         progress(f"evaluating {len(specs)} export gate(s)")
@@ -219,7 +220,8 @@ def _run_exports(options: ExportOptions, registry: dict, specs: list[ExportSpec]
         pending: list[tuple[ExportSpec, GateResult, Batch, GateInputs, Path]] = []
         for spec in specs:
             e = _evaluate_one(spec, artifacts, warehouse, findings, domains, health,
-                              conflicts, previous.get(spec.export_id), flows, now)
+                              conflicts, previous.get(spec.export_id), flows, now,
+                              confirmed.get(spec.export_id))
             inputs, gate, batch, node = e.inputs, e.gate, e.batch, e.node
             manifest = build_manifest(
                 spec=spec, inputs=inputs, gate=gate, batch=batch, lineage=e.lineage, teams=teams,
@@ -299,7 +301,7 @@ def _evaluate_one(spec: ExportSpec, artifacts: DbtArtifacts, warehouse: Warehous
                   findings: list[Finding], domains: dict[str, DomainSpec],
                   health: dict[str, DomainHealth], conflicts: dict[tuple[str, str], int],
                   previous: audit_log.Publication | None, flows: dict, now: datetime,
-                  ) -> _Evaluation:
+                  confirmed: datetime | None = None) -> _Evaluation:
     unique_id = artifacts.model_id(spec.model)
     node = artifacts.manifest["nodes"].get(unique_id)
     lineage = _lineage(spec, artifacts, unique_id, flows) if node else Lineage(
@@ -308,7 +310,7 @@ def _evaluate_one(spec: ExportSpec, artifacts: DbtArtifacts, warehouse: Warehous
     tests = tuple(DbtTest(t, artifacts.runs.get(t)) for t in artifacts.tests_on(watched))
     if node:
         stats = warehouse.model_stats(node["schema"], node.get("alias") or node["name"], spec.cursor)
-        from_ = previous.watermark_to if previous else None
+        from_ = confirmed  # the window starts at the last confirmed delivery
         rows_in_batch = warehouse.rows_after(node["schema"], node.get("alias") or node["name"],
                                              spec.cursor, from_)
     else:
@@ -332,7 +334,7 @@ def _evaluate_one(spec: ExportSpec, artifacts: DbtArtifacts, warehouse: Warehous
         sources_generated_at=artifacts.sources_generated_at,
     )
     gate = evaluate(inputs)
-    batch = plan_batch(spec.export_id, spec.cursor, previous, stats, rows_in_batch)
+    batch = plan_batch(spec.export_id, spec.cursor, previous, stats, rows_in_batch, confirmed)
     return _Evaluation(inputs, gate, batch, lineage, node)
 
 

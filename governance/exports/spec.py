@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from governance.registry import RegistryFile
-from governance.rules.references import export_field
+from governance.rules.references import export_field, export_key
 
 Registry = dict[str, RegistryFile]
 
@@ -20,6 +20,8 @@ DEFAULT_CURSOR = "_changed_at"
 DEFAULT_DEGRADED_SCHEDULE = "0 * * * *"
 # The target field the change timestamp is written to: targets see how current each row is.
 CHANGE_TIMESTAMP_FIELD = "syncgov_changed_at"
+# The target column a soft delete sets when the export names none.
+DEFAULT_SOFT_DELETE_COLUMN = "syncgov_deleted_at"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ class ExportSpec:
     gate: GatePolicy
     error_policy: ErrorPolicy
     owners: dict[str, str]
+    key_fields: tuple[FieldSpec, ...] = ()  # the key columns, classified like fields
+    managed: bool = False  # syncgov creates the target table from the model's contract
+    on_delete: str = "ignore"  # delete | soft_delete | ignore (a mirror always deletes)
+    soft_delete_column: str | None = None
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -98,7 +104,7 @@ class ExportSpec:
 
     @property
     def delete_behaviour(self) -> str:
-        return "delete" if self.mode == "mirror" else "ignore"
+        return "delete" if self.mode == "mirror" else self.on_delete
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -123,6 +129,18 @@ def _field_spec(export: dict, target_field: str, ref: str, domains: dict) -> Fie
     spec = domains.get(domain, {}).get("fields", {}).get(field)
     return FieldSpec(target_field, domain, field, spec["owner"] if spec else None,
                      spec["classification"] if spec else None)
+
+
+def _key_spec(export: dict, column: str, target_field: str, domains: dict) -> FieldSpec:
+    domain, owner, classification = export_key(export, column, domains)
+    return FieldSpec(target_field, domain, column, owner, classification)
+
+
+def _on_delete(export: dict) -> dict[str, Any]:
+    behaviour = export.get("on_delete", "ignore")
+    column = export.get("soft_delete_column", DEFAULT_SOFT_DELETE_COLUMN)
+    return {"on_delete": behaviour,
+            "soft_delete_column": column if behaviour == "soft_delete" else None}
 
 
 def export_specs(registry: Registry) -> list[ExportSpec]:
@@ -152,6 +170,9 @@ def export_specs(registry: Registry) -> list[ExportSpec]:
             gate=GatePolicy(**gate),
             error_policy=ErrorPolicy(**errors),
             owners=dict(export["owners"]),
+            key_fields=tuple(_key_spec(export, c, t, domains) for c, t in export["key"].items()),
+            managed=bool(target.get("managed", False)),
+            **_on_delete(export),
         ))
     return specs
 

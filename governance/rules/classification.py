@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from governance.findings import Severity
 from governance.rules import Registry, Violation, rule
-from governance.rules.references import export_field
+from governance.rules.references import export_field, export_key
 
 # Ascending sensitivity; a system's clearance is the highest level it may hold.
 LEVELS: tuple[str, ...] = ("public", "internal", "confidential", "restricted", "pii")
@@ -38,4 +38,34 @@ def export_within_clearance(registry: Registry) -> Iterable[Violation]:
                 yield Violation("exports", ("exports", name, "fields", target_field),
                                 f"export {name!r} sends {domain}.{field} ({spec['classification']})"
                                 f" to {export['target']['system']!r}, cleared only for"
+                                f" {target['clearance']}")
+
+
+@rule("SG702", Severity.ERROR, "An export's key is unclassified or above the target's clearance")
+def export_key_within_clearance(registry: Registry) -> Iterable[Violation]:
+    """An export's key columns are classified and within the target's clearance, like its fields.
+
+    A key column is classified by the export domain's field of that name or by the domain's
+    `key` declaration (`key: {customer_id: {classification: internal}}`); nothing defaults it.
+    Why: the key is copied into the target like any field: a personal identifier used as the
+    match key (an email, a national id) lands in the target whatever the field mapping says.
+    Fix: declare the key's classification in domains.yml, match on a less sensitive key (a
+    surrogate id), or raise the target's `clearance` after its owners agree.
+    """
+    domains = registry["domains"].data["domains"]
+    systems = registry["systems"].data["systems"]
+    for name, export in registry["exports"].data["exports"].items():
+        target = systems.get(export["target"]["system"])
+        if target is None or export["domain"] not in domains:
+            continue  # SG505 reports the unknown target or domain
+        for column in export["key"]:
+            domain, _owner, level = export_key(export, column, domains)
+            if level is None:
+                yield Violation("exports", ("exports", name, "key", column),
+                                f"export {name!r} matches on {domain}.{column}, which has no"
+                                f" classification: declare it under domains.{domain}.key")
+            elif RANK[level] > RANK[target["clearance"]]:
+                yield Violation("exports", ("exports", name, "key", column),
+                                f"export {name!r} matches on {domain}.{column} ({level}), sent to"
+                                f" {export['target']['system']!r}, cleared only for"
                                 f" {target['clearance']}")

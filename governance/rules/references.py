@@ -18,6 +18,21 @@ def export_field(export: dict, ref: str) -> tuple[str, str]:
     return (domain or export["domain"]), field
 
 
+def export_key(export: dict, column: str, domains: dict) -> tuple[str, str | None, str | None]:
+    """(domain, owner, classification) of an export's key column: a declared field of the
+    export's domain, else the domain's declared `key`; owner and classification are None when
+    neither declares it (never defaulted)."""
+    domain = export["domain"]
+    spec = domains.get(domain) or {}
+    field = (spec.get("fields") or {}).get(column)
+    if field is not None:
+        return domain, field["owner"], field["classification"]
+    key = (spec.get("key") or {}).get(column)
+    if key is not None:
+        return domain, spec.get("system_of_record"), key["classification"]
+    return domain, None, None
+
+
 @rule("SG501", Severity.ERROR, "A domain names a system that is not declared")
 def domain_systems_exist(registry: Registry) -> Iterable[Violation]:
     """Systems of record and field owners must be systems declared in systems.yml.

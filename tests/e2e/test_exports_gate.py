@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from governance.errors import InputError
+from governance.exports import delivery_log
 from governance.exports.manifest import INDEX_SCHEMA_FILE, validation_errors
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from tests.e2e.conftest import Warehouse
@@ -161,17 +163,35 @@ def test_without_source_freshness_results_exports_are_blocked(built: Built,
     assert all("source_freshness" in _reasons(run, o.export_id) for o in run.outcomes)
 
 
-def test_a_second_evaluation_continues_from_the_published_watermark(built: Built,
-                                                                    tmp_path: Path) -> None:
+def test_a_second_evaluation_continues_from_the_confirmed_delivery(built: Built,
+                                                                   tmp_path: Path) -> None:
     wh = _copy(built, tmp_path)
     first = _export(wh, REPO / "registry")
+    # published but never delivered: the window still starts at the beginning (issue 14)
+    again = _export(wh, REPO / "registry")
+    for a, b in zip(first.outcomes, again.outcomes, strict=True):
+        assert (b.batch.watermark_from, b.batch.watermark_to) == (None, a.batch.watermark_to)
+        assert b.batch.rows_in_batch == a.batch.rows_in_batch == a.rows_current
+        assert b.batch.idempotency_key == a.batch.idempotency_key
+    # a delivery the targets confirmed moves the next window past it
+    con = duckdb.connect(str(wh.path))
+    try:
+        delivery_log.ensure_tables(con)
+        for a in first.outcomes:
+            delivery_log.record_attempt(con, delivery_log.DeliveryLogRow(
+                f"d-{a.export_id}", a.export_id, first.evaluated_at, a.batch.batch_id,
+                "delivered", None, None, a.batch.watermark_to, a.batch.watermark_to,
+                a.rows_current, a.rows_current, 0, 0, 0, None, "t", "o", 0.1, "drt-core"),
+                {}, [], 4, "data-platform")
+    finally:
+        con.close()
     second = _export(wh, REPO / "registry")
     for a, b in zip(first.outcomes, second.outcomes, strict=True):
         assert b.batch.watermark_from == a.batch.watermark_to
         assert b.batch.rows_in_batch == 0
         assert b.batch.empty is True
         assert b.rows_previous == a.rows_current
-    assert wh.query("select count(*) from audit.sync_export_log")[0][0] == 6
+    assert wh.query("select count(*) from audit.sync_export_log")[0][0] == 9
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,5 @@
 """Exports end to end: simulate -> dbt build -> dbt source freshness -> syncgov export --render
-drt -> drt run, into a real PostgreSQL 15 standing in for the helpdesk, storefront and
+drt -> syncgov deliver (drt-core in-process), into a real PostgreSQL 15 standing in for the helpdesk, storefront and
 procurement databases.
 
 One warehouse goes through four cycles: the first publication, a run with no new batches, a
@@ -58,7 +58,7 @@ MODELS = {
 DDL = {
     "contacts": """create table contacts (
         external_id text primary key, name text, email text, phone text, segment text,
-        credit_status text, syncgov_changed_at timestamp)""",
+        credit_status text, syncgov_changed_at timestamp, syncgov_deleted_at timestamp)""",
     "product_availability": """create table product_availability (
         sku text primary key, title text, category text, status text, price numeric(18, 2),
         currency text, available_quantity bigint, syncgov_changed_at timestamp)""",
@@ -129,8 +129,10 @@ def _cycle(name: str, wh: Warehouse, server: PostgresServer, home: Path, out: Pa
          "--warehouse", str(wh.path), "--out", str(out), "--render", "drt"],
         cwd=wh.root, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert exported.returncode in (0, 1), exported.stderr
-    drt = subprocess.run([str(BIN / "drt"), "run"], cwd=out / "drt", env=env,
-                         capture_output=True, text=True, timeout=600, check=False)
+    drt = subprocess.run([str(BIN / "syncgov"), "deliver", "--target-dir", str(wh.target),
+                          "--warehouse", str(wh.path), "--exports", str(out)],
+                         cwd=wh.root, env=env, capture_output=True, text=True, timeout=600,
+                         check=False)
     pg, counters = _pg_snapshot(server)
     return Cycle(
         name=name,
@@ -278,7 +280,7 @@ def test_a_failing_upstream_test_blocks_the_export_and_leaves_the_target_alone(
     assert checks["dbt_model"]["observed"] == "skipped"
     assert cycle.export_exit == 1
     assert "helpdesk_customers" not in cycle.rendered
-    assert cycle.drt_exit == 0, cycle.drt_output
+    assert cycle.drt_exit == 1, cycle.drt_output  # deliver: a blocked export is not sent
     assert cycle.pg == before.pg
     assert cycle.counters == before.counters
 

@@ -5,11 +5,13 @@ default: `~/.drt/profiles.yml` names the warehouse file) and writes the target t
 PostgreSQL connection string taken from `SYNCGOV_<SYSTEM>_DSN` at run time, so no secret is
 ever rendered.
 
-Upsert, update and insert exports run in drt's incremental mode on the change-timestamp
-column: drt keeps the delivered watermark in the project's `.drt/state.json` and fetches rows
-after it, up to the gate's watermark_to — never a row the gate has not seen. A first run
-starts at the manifest's watermark_from. If a run fails, drt's watermark stays where it was
-and the next publication re-sends from there; upserts make that harmless.
+Upsert, update and insert exports run in drt's `full` mode over a window the model SQL names:
+rows whose change timestamp is in the batch's (watermark_from, watermark_to], where
+watermark_from is the export's last *confirmed* delivery (audit.sync_delivery_log). drt's own
+incremental cursor is not used: drt moves it after any run that did not raise, also past rows
+the target rejected. `syncgov deliver` renders the same document with its own lower bound and
+the pending dead-letter keys, runs it in-process and confirms each row at the target; a bare
+`drt run` of the rendered file re-sends the window until a delivery is confirmed.
 
 Mirror exports send the whole model (drt deletes target rows it did not see) with drt's
 delete guard set to the gate's row-change threshold; an empty batch (nothing changed since the
@@ -19,6 +21,7 @@ previous publication) is not rendered, so an unchanged mirror does not rewrite t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from governance.exports.renderers import (
     Rendering,
     RenderOptions,
     plain_timestamp,
+    quote,
     remove_rendered,
     select_list,
     source_relation,
@@ -36,7 +40,6 @@ from governance.exports.renderers import (
     write_text,
 )
 
-EPOCH = "1970-01-01 00:00:00"
 MATCH_POLICY = {"upsert": "upsert", "update": "update_only", "insert": "create_only"}
 
 
@@ -57,18 +60,49 @@ def dsn_env(system: str) -> str:
     return f"SYNCGOV_{system.upper()}_DSN"
 
 
-def _model_sql(manifest: dict[str, Any]) -> str:
-    cursor = manifest["source"]["cursor_column"]
+@dataclass(frozen=True)
+class Window:
+    """The rows one delivery sends: changed in (lower, upper] on the cursor, plus the keys of
+    pending dead letters (re-sent whatever their cursor). Rendered into the model SQL, so drt
+    keeps no cursor of its own that could skip a row syncgov has not confirmed."""
+
+    lower: str | None  # plain timestamp, exclusive; None: from the beginning
+    upper: str | None  # plain timestamp, inclusive; None: no row in the model
+    retry_keys: tuple[tuple[str, ...], ...] = ()
+
+
+def manifest_window(manifest: dict[str, Any]) -> Window:
+    batch = manifest["batch"]
+    return Window(plain_timestamp(batch["watermark_from"]), plain_timestamp(batch["watermark_to"]))
+
+
+def model_sql(manifest: dict[str, Any], window: Window | None = None) -> str:
+    """The query drt runs: every mapped column of the export model; for a mirror every row,
+    otherwise the rows of the window."""
     sql = f"select\n    {select_list(manifest)}\nfrom {source_relation(manifest)}"
     if manifest["destination"]["mode"] == "mirror":
         return sql + "\n"
-    upper = plain_timestamp(manifest["batch"]["watermark_to"])
-    return (sql + f"\nwhere \"{cursor}\" > cast('{{{{ cursor_value }}}}' as timestamp)"
-            + (f"\n    and \"{cursor}\" <= cast({sql_string(upper)} as timestamp)" if upper else "")
-            + "\n")
+    window = window or manifest_window(manifest)
+    cursor = quote(manifest["source"]["cursor_column"])
+    if window.upper is None:
+        changed = "false"
+    else:
+        changed = f"{cursor} <= cast({sql_string(window.upper)} as timestamp)"
+        if window.lower is not None:
+            changed = (f"{cursor} > cast({sql_string(window.lower)} as timestamp)"
+                       f"\n    and {changed}")
+    if not window.retry_keys:
+        return sql + f"\nwhere {changed}\n"
+    keys = [quote(k["source_column"]) for k in manifest["destination"]["match_key"]]
+    values = ", ".join("(" + ", ".join(sql_string(v) for v in key) + ")"
+                       for key in window.retry_keys)
+    match = " and ".join(f"cast({k} as varchar) = retry.k{i}" for i, k in enumerate(keys))
+    names = ", ".join(f"k{i}" for i in range(len(keys)))
+    return (sql + f"\nwhere ({changed})\n    or exists (select 1 from (values {values})"
+            f" as retry({names})\n        where {match})\n")
 
 
-def sync_document(manifest: dict[str, Any]) -> dict[str, Any]:
+def sync_document(manifest: dict[str, Any], window: Window | None = None) -> dict[str, Any]:
     destination = manifest["destination"]
     policy = manifest["error_policy"]
     mappings = {f["source_column"]: f["target_field"] for f in manifest["fields"]}
@@ -79,17 +113,18 @@ def sync_document(manifest: dict[str, Any]) -> dict[str, Any]:
         if destination["max_delete_pct"] is not None:
             options["guards"] = {"max_delete_pct": destination["max_delete_pct"]}
     else:
-        options["mode"] = "incremental"
-        options["cursor_field"] = manifest["source"]["cursor_column"]
-        options["watermark"] = {
-            "default_value": plain_timestamp(manifest["batch"]["watermark_from"]) or EPOCH}
+        # `full` over a window the SQL names: drt's incremental cursor would advance past
+        # rows the target rejected (it moves on any run that did not raise).
+        options["mode"] = "full"
         options["match_policy"] = MATCH_POLICY[destination["mode"]]
     options.update({
         "field_mappings": mappings,
         "batch_size": 500,
         "on_error": "skip" if policy["max_failed_pct"] > 0 else "fail",
         "retry": {"max_attempts": policy["retries"] + 1},
-        "dlq": {"enabled": policy["dead_letter"]},
+        # syncgov keeps rejected rows in audit.sync_dead_letters (drt's file queue could not
+        # even write a Decimal)
+        "dlq": {"enabled": False},
     })
     document: dict[str, Any] = {
         "name": manifest["export_id"],
@@ -97,7 +132,7 @@ def sync_document(manifest: dict[str, Any]) -> dict[str, Any]:
                         f" verdict {manifest['gate']['verdict']}]").strip(),
         "tags": ["syncgov", f"target:{destination['system']}",
                  f"verdict:{manifest['gate']['verdict']}"],
-        "model": _model_sql(manifest),
+        "model": model_sql(manifest, window),
         "destination": {
             "type": "postgres",
             "connection_string_env": dsn_env(destination["system"]),

@@ -17,6 +17,7 @@ from export_inputs import (
     SPECS,
     STOREFRONT,
     fresh,
+    manifest,
     passing,
     with_domain,
 )
@@ -63,8 +64,29 @@ def test_a_field_written_back_to_its_system_of_record_blocks() -> None:
 def test_a_field_above_the_targets_clearance_blocks() -> None:
     spec = replace(STOREFRONT, target_clearance="public")
     check = only(evaluate(passing(spec)), "clearance", "block")
-    assert check.observed == ["inventory.quantity_on_hand (internal)"]
+    # the match key is sent like any field: sku (internal) is above `public` too
+    assert check.observed == ["product.sku (internal)", "inventory.quantity_on_hand (internal)"]
     assert check.threshold == "public"
+
+
+def test_a_key_above_the_targets_clearance_blocks() -> None:
+    # the case: a pii column as the match key, into a target cleared for internal
+    email_key = (replace(HELPDESK.key_fields[0], field="email", classification="pii"),)
+    spec = replace(HELPDESK, target_clearance="internal", key_fields=email_key,
+                   fields=tuple(f for f in HELPDESK.fields if f.classification == "internal"))
+    check = only(evaluate(passing(spec)), "clearance", "block")
+    assert check.observed == ["customer.email (pii)"]
+
+
+def test_an_unclassified_key_blocks_and_is_not_labelled_internal() -> None:
+    bare = (replace(HELPDESK.key_fields[0], owner=None, classification=None),)
+    spec = replace(HELPDESK, key_fields=bare)
+    check = only(evaluate(passing(spec)), "declared_fields", "block")
+    assert check.observed == ["key customer.customer_id"]
+    key = next(f for f in manifest(spec)["fields"] if f["role"] == "key")
+    assert key["classification"] is None
+    assert next(f for f in manifest(HELPDESK)["fields"]
+                if f["role"] == "key")["classification"] == "internal"
 
 
 def test_safety_blocks_even_when_the_export_does_not_require_a_clean_lint() -> None:

@@ -66,8 +66,9 @@ def test_a_manifest_describes_the_export() -> None:
     assert m["destination"] == {
         "system": "helpdesk", "object": "contacts",
         "match_key": [{"source_column": "customer_id", "target_field": "external_id"}],
-        "mode": "upsert", "delete_behaviour": "ignore", "clearance": "pii",
-        "max_delete_pct": None}
+        "mode": "upsert", "delete_behaviour": "soft_delete",
+        "soft_delete_column": "syncgov_deleted_at",
+        "managed": False, "clearance": "pii", "max_delete_pct": None}
     assert [(f["source_column"], f["target_field"], f["role"], f["owner_system"],
              f["classification"]) for f in m["fields"]] == [
         ("customer_id", "external_id", "key", "crm", "internal"),
@@ -116,23 +117,38 @@ def test_drt_accepts_every_rendered_sync(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_an_incremental_sync_fetches_only_the_window_the_gate_saw(tmp_path: Path) -> None:
-    previous = Publication(NOW - timedelta(hours=1), "b0", NOW - timedelta(minutes=40), 1000)
-    batch = plan_batch(HELPDESK.export_id, "_changed_at", previous,
-                       ModelStats(True, 1000, NOW - timedelta(minutes=2)), 12)
+def test_a_sync_owns_its_window_instead_of_drts_cursor(tmp_path: Path) -> None:
+    batch = plan_batch(HELPDESK.export_id, "_changed_at", None,
+                       ModelStats(True, 1000, NOW - timedelta(minutes=2)), 12,
+                       confirmed=NOW - timedelta(minutes=40))
     _render_drt(tmp_path, [manifest(HELPDESK, batch=batch)])
     (sync,) = load_syncs_safe(tmp_path / "drt").syncs
-    assert sync.sync.mode == "incremental"
-    assert sync.sync.cursor_field == "_changed_at"
-    assert sync.sync.watermark.default_value == "2026-11-24 09:27:00"
+    # `full` over the window the SQL names: drt keeps no cursor that could run ahead of what
+    # the target confirmed
+    assert sync.sync.mode == "full"
+    assert sync.sync.match_policy == "upsert"
     assert sync.model.endswith(
-        "where \"_changed_at\" > cast('{{ cursor_value }}' as timestamp)\n"
+        "where \"_changed_at\" > cast('2026-11-24 09:27:00' as timestamp)\n"
         "    and \"_changed_at\" <= cast('2026-11-24 10:05:00' as timestamp)\n")
+    assert "cursor_value" not in sync.model
     assert sync.sync.field_mappings["customer_id"] == "external_id"
     assert sync.sync.field_mappings["_changed_at"] == "syncgov_changed_at"
     assert sync.destination.upsert_key == ["external_id"]
     assert sync.destination.connection_string_env == "SYNCGOV_HELPDESK_DSN"
     assert (sync.sync.on_error, sync.sync.retry.max_attempts) == ("skip", 4)
+    assert sync.sync.dlq.enabled is False  # rejected rows go to audit.sync_dead_letters
+
+
+def test_a_delivery_window_re_sends_dead_letters_by_key() -> None:
+    document = drt.sync_document(manifest(HELPDESK), drt.Window(
+        "2026-11-24 09:27:00", "2026-11-24 10:05:00", (("C-1",), ("O'Brien",))))
+    assert document["model"].endswith(
+        "where (\"_changed_at\" > cast('2026-11-24 09:27:00' as timestamp)\n"
+        "    and \"_changed_at\" <= cast('2026-11-24 10:05:00' as timestamp))\n"
+        "    or exists (select 1 from (values ('C-1'), ('O''Brien')) as retry(k0)\n"
+        "        where cast(\"customer_id\" as varchar) = retry.k0)\n")
+    nothing = drt.sync_document(manifest(HELPDESK), drt.Window(None, None))
+    assert nothing["model"].endswith("where false\n")
 
 
 def test_a_mirror_sync_sends_everything_behind_a_delete_guard(tmp_path: Path) -> None:
@@ -160,7 +176,8 @@ def test_a_blocked_export_is_not_rendered_and_its_old_sync_is_removed(tmp_path: 
 def test_an_unchanged_mirror_is_not_re_sent(tmp_path: Path) -> None:
     previous = Publication(NOW - timedelta(hours=1), "b0", NOW - timedelta(minutes=2), 1000)
     batch = plan_batch(PROCUREMENT.export_id, "_changed_at", previous,
-                       ModelStats(True, 1000, NOW - timedelta(minutes=2)), 0)
+                       ModelStats(True, 1000, NOW - timedelta(minutes=2)), 0,
+                       confirmed=NOW - timedelta(minutes=2))
     results = _render_drt(tmp_path, [manifest(PROCUREMENT, batch=batch)])
     assert results[PROCUREMENT.export_id].path is None
     assert not (tmp_path / "drt" / "syncs" / f"{PROCUREMENT.export_id}.yml").exists()

@@ -48,17 +48,21 @@ from governance.operate.cycle import CycleOptions, CycleResult, Selection, run_c
                    " due each minute) in one process, with dbt in-process on a manifest parsed"
                    " once (again only when the project changes). A failed cycle is recorded and"
                    " the loop goes on; SIGTERM lets the current cycle finish, then exits 0.")
+@click.option("--deliver", is_flag=True,
+              help="After the gate, deliver the published batches to their targets with drt and"
+                   " confirm them there (as `syncgov deliver`; each target's DSN in"
+                   " SYNCGOV_<SYSTEM>_DSN). A rejected row or an unreachable target is a finding.")
 @click.option("--max-cycles", type=click.IntRange(min=1), default=None, hidden=True,
               help="With --loop: stop after this many cycles (tests, benchmarks).")
 @handle_errors
 def run_command(cadence: str | None, domain: str | None, wait: float, warehouse: Path | None,
                 registry_dir: Path, project_dir: Path, published: Path | None,
                 target_root: Path | None, now, today, quiet: bool, loop: bool,
-                max_cycles: int | None) -> None:
+                deliver: bool, max_cycles: int | None) -> None:
     """Run one cycle: take the warehouse lock (queueing up to --wait behind another cycle),
     check `dbt source freshness` of the selection, `dbt build` it, gate and publish the exports
-    that depend on it, write the status snapshot, the metrics textfile and the report, and
-    release the lock.
+    that depend on it (with --deliver, send them and confirm them at the target), write the
+    status snapshot, the metrics textfile and the report, and release the lock.
 
     Select with --cadence or --domain; with neither, every job whose cron is due this minute
     runs (what a per-minute cron entry or a loop wants). Each cycle uses its own dbt target
@@ -76,7 +80,8 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
     options = CycleOptions(
         project_dir=project_dir, registry_dir=registry_dir,
         warehouse=resolve_warehouse(warehouse), selection=Selection(cadence, domain),
-        wait_seconds=wait, now=now, today=today, published=published, target_root=target_root)
+        wait_seconds=wait, now=now, today=today, published=published, target_root=target_root,
+        deliver=deliver)
     if loop:
         _loop(options, say, max_cycles)
         return

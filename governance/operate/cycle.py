@@ -27,6 +27,7 @@ from governance.control_tables import read_snapshot
 from governance.dbt_invoke import read_run_results, run_dbt
 from governance.errors import CouldNotRun, InputError, UsageError
 from governance.exports.artifacts import DbtArtifacts
+from governance.exports.delivery import DeliveryOptions, deliver_exports
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.exports.spec import export_specs
 from governance.metrics import write_textfile
@@ -87,6 +88,8 @@ class CycleOptions:
     published: Path | None = None  # [default: published/ beside the warehouse]
     target_root: Path | None = None  # [default: PROJECT/target/cycles]
     dbt: DbtCall | None = None  # [default: a dbt subprocess per command]
+    # send the published batches to their targets with drt and confirm them (syncgov deliver)
+    deliver: bool = False
 
 
 @dataclass(frozen=True)
@@ -290,10 +293,24 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
         result.steps.append(Step("export", True, "no export depends on this selection"))
     progress("export: " + result.steps[-1].summary)
 
-    # deliver: the one place the delivery step (send the published batches to their targets,
-    # confirm, reconcile) joins the cycle; it runs under the lock, after the gate.
+    # deliver: send the published batches to their targets, confirm them at the target and
+    # advance each watermark past what was accepted; under the lock, after the gate.
     if deliver is not None and result.exports is not None:
         deliver(result.exports)
+    elif options.deliver and result.exports is not None:
+        published_ids = tuple(o.export_id for o in result.exports.outcomes
+                              if o.verdict != "blocked")
+        if published_ids:
+            report = deliver_exports(DeliveryOptions(
+                warehouse=warehouse, exports_dir=result.exports.out_dir, target_dir=target,
+                select=published_ids, now=now))
+            failed = report.failed
+            result.steps.append(Step("deliver", not failed, ", ".join(
+                f"{o.export_id} {o.status} ({o.rows_accepted}/{o.rows_sent} accepted)"
+                for o in report.outcomes) or "nothing to deliver"))
+        else:
+            result.steps.append(Step("deliver", True, "no published export to deliver"))
+        progress("deliver: " + result.steps[-1].summary)
 
     published = options.published or published_dir(warehouse)
     snapshot = read_snapshot(warehouse)

@@ -44,7 +44,8 @@ landed_batches as (
 
     select
         coalesce(_sync_batch_id, '∅') as batch_key,
-        count(*) as rows_landed
+        count(*) as rows_landed,
+        min(_loaded_at) as first_loaded_at
     from {{ source(source_name, table_name) }}
     group by coalesce(_sync_batch_id, '∅')
 
@@ -53,7 +54,9 @@ landed_batches as (
 pending_batches as (
 
     -- batches some of whose rows have not been seen reaching staging
-    select landed_batches.batch_key
+    select
+        landed_batches.batch_key,
+        landed_batches.first_loaded_at
     from landed_batches
     {%- if progress is not none %}
     left join {{ progress }} as progress
@@ -64,6 +67,24 @@ pending_batches as (
         progress.batch_key is null
         or progress.rows_staged <> landed_batches.rows_landed
     {%- endif %}
+
+),
+{%- endif %}
+
+{%- if is_incremental() and not syncgov.replay_from() %}
+
+pending_rows as (
+
+    -- every row of a pending batch loaded no earlier than that batch's first row: a lower
+    -- bound the scan can prune on (landing tables are appended in load order); rows without a
+    -- load time separately, since `or _loaded_at is null` would defeat the pruning
+    select *
+    from {{ source(source_name, table_name) }}
+    where _loaded_at >= (select min(pending_batches.first_loaded_at) from pending_batches)
+    union all
+    select *
+    from {{ source(source_name, table_name) }}
+    where _loaded_at is null
 
 ),
 {%- endif %}
@@ -83,12 +104,15 @@ landed as (
         -- an event without an id still gets a stable identity, so it is quarantined, not lost
         {{ syncgov.sync_event_key(keys[0][0]) }} as _event_key,
         {{ syncgov.payload_hash(source(source_name, table_name)) }} as _payload_hash
-    from {{ source(source_name, table_name) }}
     {%- if is_incremental() and syncgov.replay_from() %}
+    from {{ source(source_name, table_name) }}
     -- replay: everything loaded since the replay point is staged again (see replay_pre_hook)
     where _loaded_at >= {{ syncgov.replay_from() }}
     {%- elif is_incremental() %}
+    from pending_rows
     where coalesce(_sync_batch_id, '∅') in (select pending_batches.batch_key from pending_batches)
+    {%- else %}
+    from {{ source(source_name, table_name) }}
     {%- endif %}
 
 ),

@@ -5,8 +5,11 @@
       quarantined         the canonical delivery, staged, invalid (with the reason)
       applied             the canonical delivery, staged, valid, and the event its key holds now
       superseded          the canonical delivery, staged, valid, and its key holds a newer event
-      not_staged          the canonical delivery, but staging does not hold it: an event lost
-                          between landing and staging (an error: the disposition test fails)
+      pending             the canonical delivery, not staged yet, of a batch staging has not
+                          finished: landed after its staging model last ran (another cadence's
+                          table, a row that landed during the build); staged by its next run
+      not_staged          the canonical delivery, not staged, of a batch staging says it has
+                          finished: an event lost between landing and staging (an error)
       unaccounted         staged and valid, yet its key holds neither this delivery of it nor
                           a newer event: state lost it, or kept an older delivery of the same
                           event (an error too)
@@ -31,6 +34,8 @@ landed__{{ name }} as (
 
     select
         *,
+        coalesce(_sync_batch_id, '∅') as batch_key,
+        count(*) over (partition by coalesce(_sync_batch_id, '∅')) as batch_rows_landed,
         row_number() over (
             partition by event_key
             order by {{ syncgov.delivery_order(payload_hash='payload_hash') }}
@@ -59,6 +64,20 @@ disposed__{{ name }} as (
                 then 'duplicate'
             when landed.delivery > 1 and landed.payload_hash <> landed.canonical_payload_hash
                 then 'duplicate_conflict'
+            when
+                landed.delivery = 1
+                and (
+                    staged._event_id is null
+                    or staged._payload_hash <> landed.payload_hash
+                    or staged._loaded_at is distinct from landed._loaded_at
+                    or staged._sync_batch_id is distinct from landed._sync_batch_id
+                )
+                and (
+                    progress.batch_key is null
+                    or progress.rows_staged < progress.rows_landed
+                    or landed.batch_rows_landed > progress.rows_landed
+                )
+                then 'pending'
             when
                 landed.delivery = 1
                 and (
@@ -106,6 +125,10 @@ disposed__{{ name }} as (
         on
             staged.{{ t.key }} = held.{{ t.key }}
             and staged._quarantine_reason is null
+    left join {{ ref('stg__staged_batches') }} as progress
+        on
+            progress.landing_table = '{{ name }}'
+            and landed.batch_key = progress.batch_key
 
 )
 {%- endfor %}

@@ -112,6 +112,7 @@ dispositions as (
         ) as duplicate_conflicts,
         sum(case when dispositions.disposition in ('not_staged', 'unaccounted') then 1 else 0 end)
             as lost_events,
+        sum(case when dispositions.disposition = 'pending' then 1 else 0 end) as pending_events,
         count(*) as rows_landed
     from {{ ref('sync_event_dispositions') }} as dispositions
     cross join clock
@@ -242,6 +243,7 @@ flow_health as (
         coalesce(dispositions.lost_events, 0) + coalesce(orphaned.orphaned_state_rows, 0)
             as lost_events,
         coalesce(accounting_gaps.unaccounted_batches, 0) as unaccounted_batches,
+        coalesce(dispositions.pending_events, 0) as pending_events,
         coalesce(unreconciled.unreconciled_batches, 0) as unreconciled_batches,
         coalesce(drift.drifted_keys, 0) as drifted_keys,
         coalesce(conflicts.open_conflicts, 0) as open_conflicts,
@@ -353,6 +355,7 @@ domain_health as (
         sum(duplicate_conflicts) as duplicate_conflicts,
         sum(lost_events) as lost_events,
         sum(unaccounted_batches) as unaccounted_batches,
+        sum(pending_events) as pending_events,
         sum(unreconciled_batches) as unreconciled_batches,
         sum(drifted_keys) as drifted_keys,
         sum(open_conflicts) as open_conflicts,

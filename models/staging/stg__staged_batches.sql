@@ -23,6 +23,7 @@
         '{{ name }}' as landing_table,
         coalesce(_sync_batch_id, '∅') as batch_key,
         count(*) as rows_landed,
+        min(_loaded_at) as first_loaded_at,
         max(_loaded_at) as _loaded_at
     from {{ source(t.system, t.entity) }}
     group by coalesce(_sync_batch_id, '∅')
@@ -54,7 +55,14 @@ landed__{{ name }} as (
         _loaded_at,
         _sync_batch_id,
         {{ syncgov.payload_hash(source(t.system, t.entity)) }} as _payload_hash
-    from {{ source(t.system, t.entity) }}
+    from (
+        -- a lower bound on the load time the scan can prune on (see stage_events)
+        select * from {{ source(t.system, t.entity) }}
+        where _loaded_at >= (select min(checked__{{ name }}.first_loaded_at) from checked__{{ name }})
+        union all
+        select * from {{ source(t.system, t.entity) }}
+        where _loaded_at is null
+    ) as landed_rows
     where coalesce(_sync_batch_id, '∅') in (select checked__{{ name }}.batch_key from checked__{{ name }})
 
 ),

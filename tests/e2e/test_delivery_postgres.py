@@ -336,3 +336,31 @@ def test_a_tombstone_marks_the_helpdesk_row_and_removes_the_storefront_row(copy:
     again = copy.deliver("--select", "helpdesk_customers")
     assert again.returncode == 0
     assert copy.log("helpdesk_customers")[-1][-1] == 0
+
+
+def test_a_cycle_with_deliver_sends_and_confirms_what_it_published(copy: Copy) -> None:
+    """`syncgov run --deliver`: delivery joins the cycle under its lock, after the gate."""
+    def cycle() -> subprocess.CompletedProcess:
+        return copy.syncgov("run", "--domain", "product", "--deliver", "--wait", "600",
+                            "--project-dir", str(copy.built.project),
+                            "--registry", str(copy.built.project / "registry"),
+                            "--target-root", str(copy.root / "cycles"),
+                            "--published", str(copy.root / "published"))
+
+    first = cycle()  # the storefront's table does not exist yet: a finding, nothing confirmed
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "deliver" in first.stdout
+    assert "storefront_product_availability failed" in first.stdout
+    assert copy.query("select count(*) from audit.sync_delivery_log where status = 'delivered'"
+                      " and export_id = 'storefront_product_availability'") == [(0,)]
+    assert copy.deliver("--select", "storefront_product_availability", "--init-targets",
+                        ).returncode == 0
+    second = cycle()
+    assert "storefront_product_availability failed" not in second.stdout, second.stdout
+    assert [line for line in second.stdout.splitlines() if line.startswith("ok   deliver")]
+    model = sorted(copy.query(
+        "select sku, product_name, category, lifecycle_status, list_price, currency,"
+        " quantity_on_hand, _changed_at from exports.exp_storefront__product_availability"))
+    target = sorted(copy.pg("select sku, title, category, status, price, currency,"
+                            " available_quantity, syncgov_changed_at from product_availability"))
+    assert target == model

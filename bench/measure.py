@@ -16,6 +16,8 @@ class Sample:
     seconds: float
     peak_rss_mib: float
     stdout: str = ""
+    # user + system CPU of the command and every child it waited for (GNU time's %U + %S)
+    cpu_seconds: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -30,13 +32,16 @@ class Figure:
     runs: int
     command: str
     note: str = ""
+    # only where a benchmark measures them (staging): median CPU seconds, median load average
+    cpu_seconds: float | None = None
+    load_average: float | None = None
 
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Sample:
     """Run `cmd` under GNU time; fail loudly if it fails."""
     started = time.monotonic()
     proc = subprocess.run(
-        ["/usr/bin/time", "-f", "MAXRSS=%M", *cmd],
+        ["/usr/bin/time", "-f", "MAXRSS=%M CPU=%U+%S", *cmd],
         env={**os.environ, **(env or {})},
         cwd=cwd,
         capture_output=True,
@@ -47,7 +52,9 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | No
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     match = re.search(r"MAXRSS=(\d+)", proc.stderr)
-    return Sample(seconds, int(match.group(1)) / 1024 if match else float("nan"), proc.stdout)
+    cpu = re.search(r"CPU=([0-9.]+)\+([0-9.]+)", proc.stderr)
+    return Sample(seconds, int(match.group(1)) / 1024 if match else float("nan"), proc.stdout,
+                  float(cpu.group(1)) + float(cpu.group(2)) if cpu else float("nan"))
 
 
 def load_average() -> float:

@@ -3,7 +3,8 @@
 Sizes scale with BENCH_SCALE (default 1: 1M and 10M events; 10 gives 10M and 100M, which needs
 far more memory and time than the default). Every figure is a median of BENCH_REPEAT runs
 (default 3) with pinned seeds and a fixed `--now`, and comes with the command that reproduces
-it. BENCH_ONLY=apply,drift,lint,export runs a subset (the markdown is rewritten either way).
+it. BENCH_ONLY=apply,drift,lint,export,staging runs a subset (printed; BENCHMARKS.md is only
+rewritten by a full run, or by `python -m bench.bench_staging` for its own section).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ LINT_SIZES = (500, 5000)
 SECTIONS = {
     "apply": "Incremental apply against the floor, and against a full refresh",
     "controls": "Controls",
+    "staging": "Staging: batch-driven vs time-window",
     "drift": "Drift detection against reladiff",
     "lint": "Governance lint",
     "export": "Export manifests",
@@ -278,6 +280,38 @@ def bench_export(repeat: int, work: Path) -> list[Figure]:
     return bench_export.bench(repeat, work)
 
 
+def _size_events(size: str) -> float:
+    return float(size.split("M", maxsplit=1)[0])
+
+
+def _staging_table(figures: list[Figure]) -> str:
+    """Design x size: CPU and wall, new/old at each size, largest/smallest size per design."""
+    cpu = {(f.step, f.size): f.cpu_seconds or float("nan") for f in figures}
+    labels = sorted({f.size for f in figures}, key=_size_events)
+    designs = list(dict.fromkeys(f.step for f in figures))
+    new, old = designs[0], designs[-1]
+    lines = ["| design | size | CPU s | wall s | new/old (CPU) | "
+             f"{labels[-1].split()[0]}/{labels[0].split()[0]} (CPU) | load avg | peak RSS MiB"
+             " | runs | note | command |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for f in sorted(figures, key=lambda f: (_size_events(f.size), designs.index(f.step))):
+        ratio = (f"**{cpu[(new, f.size)] / cpu[(old, f.size)]:.2f}x**"
+                 if f.step == new and (old, f.size) in cpu else "")
+        growth = (f"{cpu[(f.step, f.size)] / cpu[(f.step, labels[0])]:.2f}x"
+                  if f.size == labels[-1] and len(labels) > 1 else "")
+        lines.append(f"| {f.step} | {f.size} | {f.cpu_seconds:.2f} | {f.median_seconds:.2f} |"
+                     f" {ratio} | {growth} | {f.load_average:.2f} | {f.peak_rss_mib:,.0f} |"
+                     f" {f.runs} | {f.note} | `{f.command}` |")
+    return "\n".join(lines)
+
+
+def bench_staging(repeat: int, work: Path, scale: float) -> list[Figure]:
+    """Batch-driven staging against the time-window design before it: bench/bench_staging.py."""
+    from bench import bench_staging  # noqa: PLC0415 - it imports this module
+
+    return bench_staging.bench(repeat, work, scale)
+
+
 def _table(figures: list[Figure]) -> str:
     lines = ["| size | step | median s | peak RSS MiB | runs | note | command |",
              "|---|---|---:|---:|---:|---|---|"]
@@ -321,6 +355,21 @@ def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
         same = all("identical" in f.note for f in drift_rows)
         rows.append(("identical differing keys", "every size and share" if same else "NO",
                      "met" if same else "missed"))
+    staging = [f for f in figures if f.benchmark == "staging"]
+    if staging:
+        cpu = {(f.step, f.size): f.cpu_seconds or float("nan") for f in staging}
+        labels = sorted({f.size for f in staging}, key=_size_events)
+        new, old = staging[0].step, staging[-1].step
+        value = cpu[(new, labels[-1])] / cpu[(old, labels[-1])]
+        rows.append((f"new staging at most 1.2x the old (CPU of the incremental run, {labels[-1]})",
+                     f"{value:.2f}x", "met" if value <= 1.2 else "missed, see below"))
+        if len(labels) > 1:
+            growth = {d: cpu[(d, labels[-1])] / cpu[(d, labels[0])] for d in (new, old)}
+            rows.append((f"new staging proportional to the delta: the same delta costs the same"
+                         f" at {labels[-1].split()[0]} as at {labels[0].split()[0]} (CPU ratio,"
+                         " at most 1.2x)",
+                         f"{growth[new]:.2f}x (old design: {growth[old]:.2f}x)",
+                         "met" if growth[new] <= 1.2 else "missed, see below"))
     lint_rows = _find(figures, "lint", "lint:", "5,000")
     if lint_rows:
         value = lint_rows[0].median_seconds
@@ -345,9 +394,40 @@ def render(figures: list[Figure], header: str) -> str:
     for key, title in SECTIONS.items():
         rows = [f for f in figures if f.benchmark == key]
         if rows:
-            parts += [f"### {title}", "", _table(rows), ""]
+            table = _staging_table(rows) if key == "staging" else _table(rows)
+            parts += [f"### {title}", "", table, ""]
     parts.append(MARK_END)
     return "\n".join(parts)
+
+
+def published(text: str) -> tuple[str, list[Figure]]:
+    """The header and the figures of a generated section, read back from its tables.
+
+    The inverse of `render` for the standard tables (the staging table is skipped: only
+    `replace_section` reads this, to put a new staging section among the published rest).
+    """
+    _, _, rest = text.partition(MARK_BEGIN)
+    section, _, _ = rest.partition(MARK_END)
+    titles = {title: key for key, title in SECTIONS.items()}
+    header, figures, key = "", [], None
+    for line in section.strip().splitlines():
+        if not header and line.strip():
+            header = line.strip()
+        elif line.startswith("### "):
+            key = titles.get(line[4:].strip())
+        elif key and key != "staging" and line.startswith("| ") and not line.startswith("| size |"):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            size, step, seconds, rss, runs, note, command = cells
+            figures.append(Figure(key, size, step, float(seconds), float(rss.replace(",", "")),
+                                  int(runs), command.strip("`"), note))
+    return header, figures
+
+
+def replace_section(figures: list[Figure], path: Path, benchmark: str, note: str) -> None:
+    """Rewrite the generated section with `benchmark`'s figures replaced, the rest as published."""
+    header, kept = published(path.read_text())
+    header = header.split(" Staging section:")[0] + " " + note
+    write_markdown([f for f in kept if f.benchmark != benchmark] + figures, path, header)
 
 
 def write_markdown(figures: list[Figure], path: Path, header: str) -> None:
@@ -384,6 +464,7 @@ def main() -> None:
                     figures += bench_drift(ws, repeat)
                 ws.remove()
         sections: list[tuple[str, Callable[[], list[Figure]]]] = [
+            ("staging", lambda: bench_staging(repeat, work, scale)),
             ("lint", lambda: bench_lint(repeat)), ("export", lambda: bench_export(repeat, work))]
         for key, run in sections:
             if key in only:

@@ -31,6 +31,7 @@ from governance.exports.delivery import DeliveryOptions, deliver_exports
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.exports.spec import export_specs
 from governance.metrics import write_textfile
+from governance.observe import lineage as ol
 from governance.operate import journal
 from governance.operate.lock import WarehouseLock
 from governance.published import published_dir, write_snapshot
@@ -214,20 +215,33 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
         result.notes.extend(journal.describe(u) for u in unfinished_runs(warehouse)
                             if u.cycle_id != cycle_id)
         outcome, detail = "failed", None
+        # OpenLineage (when the environment or policy.lineage names a transport): a run per
+        # cycle, with each export's run as its child
+        emitter = ol.LineageEmitter.from_config(registry)
+        lineage_run = emitter.start(f"syncgov.run.{'.'.join(j.name for j in jobs)}") \
+            if emitter.enabled else None
         try:
             _seed_partial_parse(target_root, target, project)
             # judged as of after the wait for the lock, not when the cycle was started
             _cycle_steps(options, registry, jobs, project, warehouse, target,
-                         _utc(options.now), result, progress, deliver)
+                         _utc(options.now), result, progress, deliver, emitter, lineage_run)
             outcome = "findings" if result.findings else "ok"
             detail = result.summary
+            if lineage_run is not None:
+                inputs, outputs = ol.cycle_datasets(warehouse, registry, _manifest(target))
+                emitter.complete(lineage_run, inputs=inputs, outputs=outputs)
+                result.notes.extend(emitter.errors)
         except CouldNotRun as exc:
             detail = str(exc).splitlines()[0]
+            if lineage_run is not None:
+                emitter.fail(lineage_run, detail)
             raise
         except BaseException as exc:  # a signal, Ctrl-C or a bug: record it, then let it go
             outcome = "interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) \
                 else "failed"
             detail = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if lineage_run is not None:
+                emitter.fail(lineage_run, detail)
             raise
         finally:
             record_event(warehouse, cycle_id=cycle_id, kind="run", selection=selection,
@@ -244,9 +258,18 @@ def subprocess_dbt(project: Path, warehouse: Path) -> DbtCall:
     return call
 
 
+def _manifest(target: Path) -> dict | None:
+    try:
+        return json.loads((target / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project: Path,
                  warehouse: Path, target: Path, now: datetime, result: CycleResult,
-                 progress: Progress, deliver: Callable[[ExportRun], None] | None) -> None:
+                 progress: Progress, deliver: Callable[[ExportRun], None] | None,
+                 lineage: ol.LineageEmitter | None = None,
+                 lineage_parent: ol.Run | None = None) -> None:
     dbt = options.dbt or subprocess_dbt(project, warehouse)
     logs = target / "logs"
     sources = sorted({s for j in jobs for s in j.sources})
@@ -285,7 +308,7 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
         result.exports = run_exports(ExportOptions(
             project_dir=project, registry_dir=options.registry_dir, target_dir=target,
             warehouse=warehouse, out_dir=target / "exports", select=selected,
-            today=options.today, now=now))
+            today=options.today, now=now, lineage=lineage, lineage_parent=lineage_parent))
         blocked = len(result.exports.blocked)
         result.steps.append(Step("export", not blocked, f"{len(selected) - blocked} published,"
                                  f" {blocked} blocked"))

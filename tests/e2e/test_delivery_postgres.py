@@ -25,6 +25,7 @@ import pytest
 
 from tests.e2e.conftest import Warehouse
 from tests.e2e.postgres_server import PostgresServer, postgres_server
+from tests.python.observe.openlineage_schema import errors
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("delivery_postgres")]
 
@@ -338,8 +339,13 @@ def test_a_tombstone_marks_the_helpdesk_row_and_removes_the_storefront_row(copy:
     assert copy.log("helpdesk_customers")[-1][-1] == 0
 
 
-def test_a_cycle_with_deliver_sends_and_confirms_what_it_published(copy: Copy) -> None:
-    """`syncgov run --deliver`: delivery joins the cycle under its lock, after the gate."""
+def test_a_cycle_with_deliver_sends_and_confirms_what_it_published(
+        copy: Copy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`syncgov run --deliver`: delivery joins the cycle under its lock, after the gate; the
+    cycle is an OpenLineage run with each export's run as its child."""
+    events_file = copy.root / "openlineage.jsonl"
+    monkeypatch.setenv("SYNCGOV_OPENLINEAGE_FILE", str(events_file))
+    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
     def cycle() -> subprocess.CompletedProcess:
         return copy.syncgov("run", "--domain", "product", "--deliver", "--wait", "600",
                             "--project-dir", str(copy.built.project),
@@ -353,6 +359,15 @@ def test_a_cycle_with_deliver_sends_and_confirms_what_it_published(copy: Copy) -
     assert "storefront_product_availability failed" in first.stdout
     assert copy.query("select count(*) from audit.sync_delivery_log where status = 'delivered'"
                       " and export_id = 'storefront_product_availability'") == [(0,)]
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert all(not errors(e) for e in events), [errors(e) for e in events if errors(e)]
+    cycle_runs = [e for e in events if e["job"]["name"].startswith("syncgov.run.")]
+    assert [e["eventType"] for e in cycle_runs] == ["START", "COMPLETE"]
+    run_id = cycle_runs[0]["run"]["runId"]
+    children = [e for e in events if e["job"]["name"].startswith("syncgov.export.")]
+    assert children
+    assert {e["run"]["facets"]["parent"]["run"]["runId"] for e in children} == {run_id}
+    assert any(d["name"].endswith("landing.pim__products") for d in cycle_runs[1]["inputs"])
     assert copy.deliver("--select", "storefront_product_availability", "--init-targets",
                         ).returncode == 0
     second = cycle()

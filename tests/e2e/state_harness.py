@@ -128,6 +128,14 @@ class StateHarness:
             self.con.execute(f"insert into {target} by name (select * from delta)")
         self._created = True
 
+    def apply_model(self, relation: str) -> None:
+        """One model alone (as when a row lands between staging and the batch progress)."""
+        model = self.sql.model(relation)
+        self.con.execute(f"create or replace temp table delta as ({model.incremental})")
+        self.con.execute(f"delete from {relation} where {model.unique_key} in"
+                         f" (select {model.unique_key} from delta)")
+        self.con.execute(f"insert into {relation} by name (select * from delta)")
+
     def state(self) -> dict[str, tuple]:
         rows = self.con.execute(
             f"select {KEY}, account_name, _is_deleted, _event_id, _source_event_at, _sync_batch_id,"

@@ -27,6 +27,7 @@ from governance.simulate.catalog import LANDING_TABLES
 from governance.simulate.generator import create_landing_tables
 from tests.e2e.conftest import Warehouse
 from tests.e2e.state_harness import (
+    PROGRESS,
     CompiledSql,
     LandedEvent,
     StateHarness,
@@ -261,3 +262,23 @@ def test_real_incremental_dbt_runs_converge(project_dir: Path, tmp_path_factory,
         " _sync_batch_id, _loaded_at from state.state_crm__accounts"
     )
     assert {r[0]: tuple(r[1:]) for r in rows} == oracle_state(landed)
+
+
+def test_an_earlier_delivery_landing_between_staging_and_the_progress_is_staged_next(
+        compiled_sql: CompiledSql) -> None:
+    """A retry stamped before the staged copy lands after staging ran but before the batch
+    progress counted: it has not reached staging (it precedes the staged delivery), so its
+    batch stays pending and the next run stages it in place of the later copy."""
+    harness = StateHarness(compiled_sql)
+    event = LandedEvent("e01", "C1", "upsert", T0, "Acme")
+    harness.land([event], T0 + timedelta(hours=2), "b1")
+    harness.apply()
+    harness.land([event], T0 + timedelta(hours=1), "b2")  # the same delivery, stamped earlier
+    harness.apply_model(PROGRESS)  # the progress runs; staging had already run
+    (pending,) = harness.con.execute(
+        f"select count(*) from {PROGRESS} where landing_table = 'crm__accounts'"
+        " and rows_staged < rows_landed").fetchone()
+    assert pending == 1
+    harness.apply()
+    assert harness.staged() == {"e01": ("b2", T0 + timedelta(hours=1))}
+    assert Counter(d for _, _, d in harness.dispositions()) == {"applied": 1, "duplicate": 1}

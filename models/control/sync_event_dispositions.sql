@@ -16,6 +16,16 @@
     The canonical delivery is the first by `delivery_order()`, as in staging.
 -#}
 
+{#- staging does not hold this very delivery (nothing, or another delivery of the event) -#}
+{%- set not_the_staged_delivery -%}
+(
+                    staged._event_id is null
+                    or staged._payload_hash <> landed.payload_hash
+                    or staged._loaded_at is distinct from landed._loaded_at
+                    or staged._sync_batch_id is distinct from landed._sync_batch_id
+                )
+{%- endset -%}
+
 {%- for t in var('sync_landing_tables') %}
 {%- set name = t.system ~ '__' ~ t.entity %}
 
@@ -66,12 +76,7 @@ disposed__{{ name }} as (
                 then 'duplicate_conflict'
             when
                 landed.delivery = 1
-                and (
-                    staged._event_id is null
-                    or staged._payload_hash <> landed.payload_hash
-                    or staged._loaded_at is distinct from landed._loaded_at
-                    or staged._sync_batch_id is distinct from landed._sync_batch_id
-                )
+                and {{ not_the_staged_delivery }}
                 and (
                     progress.batch_key is null
                     or progress.rows_staged < progress.rows_landed
@@ -80,12 +85,7 @@ disposed__{{ name }} as (
                 then 'pending'
             when
                 landed.delivery = 1
-                and (
-                    staged._event_id is null
-                    or staged._payload_hash <> landed.payload_hash
-                    or staged._loaded_at is distinct from landed._loaded_at
-                    or staged._sync_batch_id is distinct from landed._sync_batch_id
-                )
+                and {{ not_the_staged_delivery }}
                 then 'not_staged'
             when landed.delivery = 1 and staged._quarantine_reason is not null then 'quarantined'
             when

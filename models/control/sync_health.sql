@@ -137,27 +137,41 @@ latency as (
 
 ),
 
+landed_batches as (
+
+    select
+        landing_table,
+        coalesce(batch_id, '∅') as batch_key,
+        rows_landed
+    from {{ ref('sync_reconciliation') }}
+    where rows_landed > 0
+
+),
+
+accounted_batches as (
+
+    select
+        landing_table,
+        coalesce(batch_id, '∅') as batch_key,
+        rows_accounted
+    from {{ ref('sync_batch_accounting') }}
+
+),
+
 accounting_gaps as (
 
     -- batches whose landed rows (counted by the reconciliation) are not all accounted for by
     -- the dispositions: the per-batch identity of assert_every_landed_row_is_accounted_for
     select
-        coalesce(landed.landing_table, accounted.landing_table) as landing_table,
+        coalesce(landed_batches.landing_table, accounted_batches.landing_table) as landing_table,
         count(*) as unaccounted_batches
-    from (
-        select landing_table, coalesce(batch_id, '∅') as batch_key, rows_landed
-        from {{ ref('sync_reconciliation') }}
-        where rows_landed > 0
-    ) as landed
-    full outer join (
-        select landing_table, coalesce(batch_id, '∅') as batch_key, rows_accounted
-        from {{ ref('sync_batch_accounting') }}
-    ) as accounted
+    from landed_batches
+    full outer join accounted_batches
         on
-            landed.landing_table = accounted.landing_table
-            and landed.batch_key = accounted.batch_key
-    where coalesce(landed.rows_landed, -1) <> coalesce(accounted.rows_accounted, -2)
-    group by coalesce(landed.landing_table, accounted.landing_table)
+            landed_batches.landing_table = accounted_batches.landing_table
+            and landed_batches.batch_key = accounted_batches.batch_key
+    where coalesce(landed_batches.rows_landed, -1) <> coalesce(accounted_batches.rows_accounted, -2)
+    group by coalesce(landed_batches.landing_table, accounted_batches.landing_table)
 
 ),
 

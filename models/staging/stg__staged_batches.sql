@@ -32,9 +32,9 @@
 
 checked__{{ name }} as (
 
+    {%- if is_incremental() %}
     select counted.*
     from counted__{{ name }} as counted
-    {%- if is_incremental() %}
     left join {{ this }} as seen
         on
             counted.landing_table = seen.landing_table
@@ -43,7 +43,23 @@ checked__{{ name }} as (
         seen.batch_key is null
         or seen.rows_landed <> counted.rows_landed
         or seen.rows_staged <> seen.rows_landed
+    {%- else %}
+    select *
+    from counted__{{ name }}
     {%- endif %}
+
+),
+
+candidate_rows__{{ name }} as (
+
+    -- a lower bound on the load time the scan can prune on (see stage_events)
+    select *
+    from {{ source(t.system, t.entity) }}
+    where _loaded_at >= (select min(checked__{{ name }}.first_loaded_at) from checked__{{ name }})
+    union all
+    select *
+    from {{ source(t.system, t.entity) }}
+    where _loaded_at is null
 
 ),
 
@@ -55,14 +71,7 @@ landed__{{ name }} as (
         _loaded_at,
         _sync_batch_id,
         {{ syncgov.payload_hash(source(t.system, t.entity)) }} as _payload_hash
-    from (
-        -- a lower bound on the load time the scan can prune on (see stage_events)
-        select * from {{ source(t.system, t.entity) }}
-        where _loaded_at >= (select min(checked__{{ name }}.first_loaded_at) from checked__{{ name }})
-        union all
-        select * from {{ source(t.system, t.entity) }}
-        where _loaded_at is null
-    ) as landed_rows
+    from candidate_rows__{{ name }}
     where coalesce(_sync_batch_id, '∅') in (select checked__{{ name }}.batch_key from checked__{{ name }})
 
 ),

@@ -106,6 +106,9 @@ def previous_project(dest: Path) -> Path:
     _copy_project(dest)
     shutil.copy(PREVIOUS / "stage_events.sql", dest / "macros" / "stage_events.sql")
     (dest / "models" / "staging" / "stg__staged_batches.sql").unlink()
+    # today's dispositions read the batch progress; the previous ones parse without it
+    shutil.copy(PREVIOUS / "sync_event_dispositions.sql",
+                dest / "models" / "control" / "sync_event_dispositions.sql")
     models_yml = dest / "models" / "staging" / "_staging__models.yml"
     spec = yaml.safe_load(models_yml.read_text())
     spec["models"] = [m for m in spec["models"] if m["name"] != "stg__staged_batches"]

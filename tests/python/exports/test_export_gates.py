@@ -222,14 +222,14 @@ def test_a_domain_missing_from_the_registry_pauses_downstream() -> None:
 
 
 def test_unreconciled_batches_within_tolerance_warn_and_beyond_degrade() -> None:
-    assert STOREFRONT.gate.max_unreconciled_batches == 5
+    assert STOREFRONT.gate.max_unreconciled_batches == 10
     within = evaluate(with_domain(passing(STOREFRONT), "product", status="partial",
-                                  unreconciled_batches=5))
-    assert only(within, "unreconciled_batches", "warn").observed == 5
+                                  unreconciled_batches=10))
+    assert only(within, "unreconciled_batches", "warn").observed == 10
     beyond = evaluate(with_domain(passing(STOREFRONT), "product", status="partial",
-                                  unreconciled_batches=6))
+                                  unreconciled_batches=11))
     check = only(beyond, "unreconciled_batches", "block")
-    assert (check.observed, check.threshold, check.action) == (6, 5, "pause_downstream")
+    assert (check.observed, check.threshold, check.action) == (11, 10, "pause_downstream")
 
 
 def test_a_partial_domain_is_judged_by_its_unreconciled_batches_not_its_status() -> None:

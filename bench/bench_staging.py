@@ -34,6 +34,7 @@ import yaml
 
 from bench import run
 from bench.measure import Figure, load_average, measure
+from governance.catalogue import landing_table_entries
 
 PREVIOUS = run.REPO / "bench" / "previous_design"
 PROJECT_PARTS = ("dbt_project.yml", "macros", "models", "seeds", "snapshots", "tests/dbt")
@@ -150,9 +151,8 @@ def _nodes(target: Path) -> dict[str, float]:
 
 
 def landing_tables() -> list[str]:
-    """The landing tables staging reads (the project's `sync_landing_tables`)."""
-    project = yaml.safe_load((run.REPO / "dbt_project.yml").read_text())
-    return [f"{t['system']}__{t['entity']}" for t in project["vars"]["sync_landing_tables"]]
+    """The landing tables staging reads (the project's catalogue)."""
+    return [f"{t['system']}__{t['entity']}" for t in landing_table_entries(run.REPO)]
 
 
 def landed_rows(warehouse: Path, schema: str = "landing", prefix: str = "") -> int:

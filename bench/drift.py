@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import yaml
+
+from governance.catalogue import landing_table_entries
 
 REPO = Path(__file__).resolve().parent.parent
 METADATA = {"_is_deleted", "_event_id", "_source_system", "_source_event_at", "_loaded_at",
@@ -55,7 +56,7 @@ class Pair:
 
 
 def pairs(project: Path = REPO) -> list[Pair]:
-    tables = yaml.safe_load((project / "dbt_project.yml").read_text())["vars"]["sync_landing_tables"]
+    tables = landing_table_entries(project)
     return [Pair(f"{t['system']}__{t['entity']}", f"state.{t['state']}", t["key"], t["key_column"],
                  t.get("key_expr", t["key_column"]))
             for t in tables if t.get("extract", True)]

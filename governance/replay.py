@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import yaml
 
+from governance.catalogue import landing_table_entries
 from governance.control_tables import connect
 from governance.dbt_invoke import RunSummary, read_run_results, run_dbt
 from governance.errors import InputError, UsageError
@@ -82,17 +82,11 @@ class ReplayResult:
 
 
 def landing_tables(project_dir: Path) -> tuple[LandingTable, ...]:
-    """The landing tables as declared in dbt_project.yml (`vars.sync_landing_tables`)."""
-    path = project_dir / "dbt_project.yml"
-    try:
-        project = yaml.safe_load(path.read_text())
-        entries = project["vars"]["sync_landing_tables"]
-        return tuple(
-            LandingTable(e["system"], e["entity"], e["domain"], e["key"], e["state"])
-            for e in entries
-        )
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: cannot read vars.sync_landing_tables ({exc})") from exc
+    """The landing tables of the project's catalogue (governance.catalogue)."""
+    return tuple(
+        LandingTable(e["system"], e["entity"], e["domain"], e["key"], e["state"])
+        for e in landing_table_entries(project_dir)
+    )
 
 
 def plan_replay(

@@ -12,7 +12,7 @@
       superseded   the first delivery, valid, but a newer event for the key won
 -#}
 
-{%- for t in var('sync_landing_tables') %}
+{%- for t in sync_landing_tables() %}
 {%- set name = t.system ~ '__' ~ t.entity %}
 
 {{ 'with' if loop.first else ',' }} landed__{{ name }} as (
@@ -57,7 +57,7 @@ disposed__{{ name }} as (
 )
 {%- endfor %}
 
-{%- for t in var('sync_landing_tables') %}
+{%- for t in sync_landing_tables() %}
 {{ 'select * from disposed__' ~ t.system ~ '__' ~ t.entity }}
 {%- if not loop.last %}
 union all

@@ -8,7 +8,7 @@
     Which staged columns are such writes is found at run time from the ownership seed and the
     staging relations' columns, so a new shared field needs no change here.
 -#}
-{%- for t in var('sync_landing_tables') %}
+{%- for t in sync_landing_tables() %}
 -- depends_on: {{ ref('stg_' ~ t.system ~ '__' ~ t.entity) }}
 {%- endfor %}
 {%- set window = var('sync_conflict_window_minutes', 10) | int -%}
@@ -20,7 +20,7 @@
 {%- for row in run_query('select domain, field, owner_system from ' ~ ownership).rows -%}
 {%- do owners.update({row[0] ~ '.' ~ row[1]: row[2]}) -%}
 {%- endfor -%}
-{%- set tables = var('sync_landing_tables') -%}
+{%- set tables = sync_landing_tables() -%}
 {%- for writer in tables -%}
 {%- set staged = ref('stg_' ~ writer.system ~ '__' ~ writer.entity) -%}
 {%- set columns = adapter.get_columns_in_relation(staged) | map(attribute='name') | map('lower') | list -%}

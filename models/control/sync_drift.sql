@@ -9,7 +9,7 @@
 -#}
 {%- set metadata = ['_is_deleted', '_event_id', '_source_system', '_source_event_at', '_loaded_at',
     '_sync_batch_id', '_staged_at', '_applied_at', '_dbt_invocation_id'] -%}
-{%- set tables = var('sync_landing_tables') | selectattr('extract', 'undefined') | list -%}
+{%- set tables = sync_landing_tables() | selectattr('extract', 'undefined') | list -%}
 
 {%- for t in tables %}
 {%- set name = t.system ~ '__' ~ t.entity %}

@@ -26,7 +26,7 @@
                 )
 {%- endset -%}
 
-{%- for t in var('sync_landing_tables') %}
+{%- for t in sync_landing_tables() %}
 {%- set name = t.system ~ '__' ~ t.entity %}
 
 {{ 'with' if loop.first else ',' }} identified__{{ name }} as (
@@ -133,7 +133,7 @@ disposed__{{ name }} as (
 )
 {%- endfor %}
 
-{%- for t in var('sync_landing_tables') %}
+{%- for t in sync_landing_tables() %}
 {{ 'select * from disposed__' ~ t.system ~ '__' ~ t.entity }}
 {%- if not loop.last %}
 union all

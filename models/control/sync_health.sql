@@ -28,7 +28,7 @@ with policies as (
 ),
 
 flows as (
-    {%- for t in var('sync_landing_tables') %}
+    {%- for t in sync_landing_tables() %}
 
     select
         '{{ t.system }}__{{ t.entity }}' as landing_table,
@@ -121,7 +121,7 @@ dispositions as (
 ),
 
 latency as (
-    {%- for t in var('sync_landing_tables') %}
+    {%- for t in sync_landing_tables() %}
 
     select
         '{{ t.system }}__{{ t.entity }}' as landing_table,
@@ -179,7 +179,7 @@ orphaned as (
 
     -- state rows that no valid staged delivery backs (state kept an older delivery of an event
     -- staging replaced, or an event staging now quarantines)
-    {%- for t in var('sync_landing_tables') %}
+    {%- for t in sync_landing_tables() %}
     select
         '{{ t.system }}__{{ t.entity }}' as landing_table,
         count(*) as orphaned_state_rows

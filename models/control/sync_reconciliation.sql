@@ -20,7 +20,7 @@ with ledger as (
 ),
 
 landed_rows as (
-    {%- for t in var('sync_landing_tables') %}
+    {%- for t in sync_landing_tables() %}
 
     select
         '{{ t.system }}__{{ t.entity }}' as landing_table,

@@ -30,7 +30,7 @@ with policies as (
 ),
 
 flows as (
-    {%- for t in var('sync_landing_tables') %}
+    {%- for t in sync_landing_tables() %}
 
     select
         '{{ t.system }}__{{ t.entity }}' as landing_table,

@@ -3,7 +3,7 @@
 {#- Every invalid event from every landing table, with the rule it broke and the evidence. -#}
 
 with quarantined as (
-    {%- for t in var('sync_landing_tables') %}
+    {%- for t in sync_landing_tables() %}
 
     select
         '{{ t.system }}__{{ t.entity }}' as landing_table,

@@ -14,7 +14,7 @@
     that were not fully staged, are checked again; the others keep their row.
 -#}
 
-{%- for t in var('sync_landing_tables') %}
+{%- for t in sync_landing_tables() %}
 {%- set name = t.system ~ '__' ~ t.entity %}
 
 {{ 'with' if loop.first else ',' }} counted__{{ name }} as (
@@ -115,7 +115,7 @@ select
     progress._loaded_at,
     {{ syncgov.sync_now() }} as checked_at
 from (
-    {%- for t in var('sync_landing_tables') %}
+    {%- for t in sync_landing_tables() %}
     select * from progress__{{ t.system }}__{{ t.entity }}
     {%- if not loop.last %}
     union all

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from governance.catalogue import landing_table_entries
 from governance.simulate import SimulationParams, simulate
 from governance.simulate.catalog import LANDING_TABLES
 from governance.simulate.generator import create_landing_tables
@@ -48,8 +48,7 @@ def compiled_sql(project_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     simulate(SimulationParams(warehouse=wh.path, events=300, entities=20, batches=2))
     selection = ["staging", "state.by_source", "sync_event_dispositions"]
     wh.dbt("run", "--select", "staging", "state.by_source")
-    landing_tables = yaml.safe_load((project_dir / "dbt_project.yml").read_text())["vars"][
-        "sync_landing_tables"]
+    landing_tables = landing_table_entries(project_dir)
     wh.dbt("compile", "--select", *selection)
     incremental = read_compiled(wh.target, landing_tables)
     wh.dbt("compile", "--full-refresh", "--select", *selection)

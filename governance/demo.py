@@ -30,8 +30,10 @@ from governance.dbt_invoke import (
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.lint import load_manifest
 from governance.registry import load_registry
+from governance.registry.model import load_model
 from governance.report import build_report, write_report
 from governance.simulate import SimulationParams, simulate
+from governance.simulate.catalog import tables_for
 from governance.simulate.faults import DEMO_FAULTS
 from governance.status import StatusBoard, status_board
 
@@ -88,8 +90,11 @@ def run_demo(
         warehouse.unlink()
 
     echo(f"1/5 simulate {events:,} events with every fault into {warehouse}")
+    # the landing tables the registry declares (the demo's own, tuned, for the shipped registry)
+    tables = tables_for(load_model(project_dir / "registry"))
     sim = simulate(
-        SimulationParams(warehouse=warehouse, seed=seed, events=events, faults=DEMO_FAULTS)
+        SimulationParams(warehouse=warehouse, seed=seed, events=events, faults=DEMO_FAULTS,
+                         tables=tables)
     )
     echo(f"    {sim.rows_landed:,} rows landed; stalled system: {sim.stalled_system}")
 
@@ -101,7 +106,8 @@ def run_demo(
     echo("3/5 two more batches arrive, some committed late: simulate --append, then an"
          " incremental dbt build")
     appended = simulate(
-        SimulationParams(warehouse=warehouse, batches=2, faults=DEMO_FAULTS, append=True)
+        SimulationParams(warehouse=warehouse, batches=2, faults=DEMO_FAULTS, append=True,
+                         tables=tables)
     )
     run = run_dbt(
         ["build"], project_dir=project_dir, log_path=logs / "dbt-build-incremental.log", env=env

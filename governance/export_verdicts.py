@@ -13,7 +13,7 @@ from typing import Any
 
 from governance.control_tables import ExportEvaluation
 from governance.registry import RegistryFile
-from governance.rules.references import export_field
+from governance.registry.model import parse_field_ref
 
 Registry = dict[str, RegistryFile]
 NOT_EVALUATED = "not_evaluated"
@@ -45,7 +45,7 @@ class ExportVerdict:
 
 def export_domains(export: dict) -> tuple[str, ...]:
     """The export's own domain first, then every other domain a field mapping reads from."""
-    mapped = (export_field(export, ref)[0] for ref in (export.get("fields") or {}).values()
+    mapped = (parse_field_ref(ref, export["domain"])[0] for ref in (export.get("fields") or {}).values()
               if isinstance(ref, str))
     return tuple(dict.fromkeys([export["domain"], *mapped]))
 

@@ -18,6 +18,7 @@ from governance.errors import InputError, UsageError
 from governance.export_verdicts import export_domains
 from governance.registry import RegistryFile
 from governance.registry.loader import paused_gc
+from governance.registry.model import Flow, model_of
 
 Registry = dict[str, RegistryFile]
 Manifest = dict[str, Any]
@@ -90,13 +91,12 @@ def read_manifest(project_dir: Path) -> Manifest:
     return manifest
 
 
-def _inbound_flows(registry: Registry) -> dict[str, dict]:
-    return {name: flow for name, flow in registry["flows"].data["flows"].items()
-            if flow.get("to") == "warehouse"}
+def _inbound_flows(registry: Registry) -> dict[str, Flow]:
+    return {name: flow for name, flow in model_of(registry).flows.items() if flow.inbound}
 
 
-def _flow_sources(flow: dict) -> list[str]:
-    return [n for n in flow.get("dbt_nodes", ()) if n.startswith("source.")]
+def _flow_sources(flow: Flow) -> list[str]:
+    return [n for n in flow.dbt_nodes if n.startswith("source.")]
 
 
 def resolve_target(target: str, registry: Registry, manifest: Manifest) -> tuple[str, list[str], list[str]]:
@@ -104,12 +104,12 @@ def resolve_target(target: str, registry: Registry, manifest: Manifest) -> tuple
     flows = _inbound_flows(registry)
     sources = manifest.get("sources", {})
     if target in registry["domains"].data["domains"]:
-        starts = [s for f in flows.values() if f["domain"] == target for s in _flow_sources(f)]
+        starts = [s for f in flows.values() if f.domain == target for s in _flow_sources(f)]
         return "domain", starts, [target]
     if target in registry["systems"].data["systems"]:
-        picked = [f for f in flows.values() if f["from"] == target]
+        picked = [f for f in flows.values() if f.source == target]
         starts = [s for f in picked for s in _flow_sources(f)]
-        return "system", starts, sorted({f["domain"] for f in picked})
+        return "system", starts, sorted({f.domain for f in picked})
     candidates = {target, f"source.{target}"}
     if "__" in target:
         system, _, table = target.partition("__")
@@ -118,7 +118,7 @@ def resolve_target(target: str, registry: Registry, manifest: Manifest) -> tuple
                if uid in candidates or f"{s.get('source_name')}.{s.get('name')}" in candidates
                or (s.get("source_name") == "landing" and s.get("name") == target)]
     if matches:
-        domains = sorted({f["domain"] for f in flows.values()
+        domains = sorted({f.domain for f in flows.values()
                           if set(_flow_sources(f)) & set(matches)})
         kind = "landing_table" if "__" in target else "source"
         return kind, sorted(matches), domains
@@ -181,9 +181,9 @@ def impact(target: str, registry: Registry, manifest: Manifest) -> Impact:
     touched |= {f"model.{manifest.get('metadata', {}).get('project_name', 'syncgov')}.{e.model}"
                 for e in exports}
     outbound = sorted(
-        name for name, flow in registry["flows"].data["flows"].items()
-        if flow.get("from") == "warehouse"
-        and (set(flow.get("dbt_nodes", ())) & touched or flow.get("domain") in domains)
+        name for name, flow in model_of(registry).flows.items()
+        if flow.source == "warehouse"
+        and (set(flow.dbt_nodes) & touched or flow.domain in domains)
     )
     return Impact(
         target=target,

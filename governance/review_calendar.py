@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from governance.errors import UsageError
 from governance.owners import Owners, domain_owners
 from governance.registry import RegistryFile
-from governance.rules.review import due_date
+from governance.registry.model import model_of
 
 Registry = dict[str, RegistryFile]
 _WINDOW = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$")
@@ -57,13 +57,13 @@ def parse_window(text: str) -> int:
 def calendar(registry: Registry, today: date) -> tuple[ReviewEntry, ...]:
     """Every domain's next review, soonest (most overdue) first."""
     entries = []
-    for name, spec in registry["domains"].data["domains"].items():
-        due = due_date(spec)
+    for name, spec in model_of(registry).domains.items():
+        due = spec.due_date
         entries.append(ReviewEntry(
             domain=name,
-            criticality=spec["criticality"],
-            last_reviewed=date.fromisoformat(spec["last_reviewed"]),
-            cycle_days=int(spec["review_cycle_days"]),
+            criticality=spec.criticality,
+            last_reviewed=date.fromisoformat(spec.last_reviewed),
+            cycle_days=spec.review_cycle_days,
             due=due,
             days_left=(due - today).days,
             owners=domain_owners(registry, name),

@@ -27,7 +27,7 @@ from croniter import croniter
 from governance.errors import InputError
 from governance.lint import lint
 from governance.registry import RegistryFile, load_registry
-from governance.rules.cadence import STREAMING
+from governance.registry.model import STREAMING, model_of
 
 # Streaming domains are loaded continuously by their connector; the scheduler only checks
 # freshness and applies the landed events, as often as it can.
@@ -82,11 +82,11 @@ def validate(job: Job) -> Job:
 def plan(registry: dict[str, RegistryFile]) -> list[Job]:
     """One job per distinct cadence, with the landing sources of its domains."""
     sources: dict[str, set[str]] = {}
-    for flow in registry["flows"].data["flows"].values():
-        for node in flow["dbt_nodes"]:
+    for flow in model_of(registry).flows.values():
+        for node in flow.dbt_nodes:
             parts = node.split(".")
             if parts[0] == "source" and len(parts) == 4:
-                sources.setdefault(flow["domain"], set()).add(f"{parts[2]}.{parts[3]}")
+                sources.setdefault(flow.domain, set()).add(f"{parts[2]}.{parts[3]}")
     by_cadence: dict[str, list[str]] = {}
     for name, domain in sorted(registry["domains"].data["domains"].items()):
         if sources.get(name):

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "governance.cli.impact",
     "governance.cli.review",
     "governance.cli.contracts",
+    "governance.cli.new",
 )
 
 

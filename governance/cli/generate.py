@@ -8,7 +8,7 @@ import click
 
 from governance.cli.errors import handle_errors
 from governance.cli.options import registry_option
-from governance.generate import GENERATED, stale_files, write
+from governance.generate import render, stale_files, write
 
 
 @click.command("generate")
@@ -19,18 +19,30 @@ from governance.generate import GENERATED, stale_files, write
               default=Path(), show_default=True, help="The dbt project to write into.")
 @handle_errors
 def generate_command(check: bool, registry_dir: Path, project_dir: Path) -> None:
-    """Derive dbt inputs from the registry, the single source of truth for ownership and policy.
+    """Derive the dbt project's repetitive parts from the registry, the single source of truth.
 
     \b
-    Writes:
-      seeds/generated/domain_policies.csv   system of record, tier, SLO, cadence, conflict
-                                            policy, degradation, freshness thresholds
-      seeds/generated/field_ownership.csv   owning system and classification of every field
-      seeds/generated/domain_sources.csv    the landing tables of each domain (from flows)
-      models/exports/_exports__exposures.yml  a dbt exposure per export, for lineage
+    Writes, per landing table (an inbound flow's `landing` block):
+      models/staging/<system>/_<system>__sources.yml  the dbt source: freshness from the SLO
+                                 and the policy's warn ratio, the ledger's loaded_at_query,
+                                 the batch-latency test
+      models/staging/<system>/stg_<system>__<table>.sql and _<system>__models.yml
+                                 staging (types, enums, key) and its tests
+      models/state/by_source/state_<system>__<table>.sql  per-source state
+    per domain with landing tables:
+      models/state/<domain>_state.sql, _state__models.yml  entity state and its tests
+      snapshots/_snapshots.yml   the history snapshot
+    and:
+      macros/generated/sync_landing_tables.sql  the landing-table catalogue the control
+                                 models iterate over
+      models/exports/_exports__contracts.yml   each export model's enforced contract
+      models/exports/_exports__exposures.yml   a dbt exposure per export, for lineage
+      seeds/generated/*.csv      ownership, classification, policy and landing tables
 
-    CI runs `--check`, which exits 1 when someone edited a generated file or forgot to
-    regenerate.
+    Generated files carry a header. A generated file the registry no longer implies is
+    removed. Export models' SQL stays hand-written; `syncgov lint --dbt-parse` checks its
+    columns against the registry. CI runs `--check`, which exits 1 when someone edited a
+    generated file or forgot to regenerate.
     """
     if check:
         stale = stale_files(registry_dir, project_dir)
@@ -38,7 +50,8 @@ def generate_command(check: bool, registry_dir: Path, project_dir: Path) -> None
             click.echo("syncgov generate: stale (run `syncgov generate`): " + ", ".join(stale),
                        err=True)
             raise SystemExit(1)
-        click.echo(f"syncgov generate: {len(GENERATED)} generated files match the registry")
+        count = len(render(registry_dir, project_dir))
+        click.echo(f"syncgov generate: {count} generated files match the registry")
         return
     written = write(registry_dir, project_dir)
     click.echo("syncgov generate: " + (f"wrote {', '.join(written)}" if written else "up to date"))

@@ -10,7 +10,9 @@ import click
 
 from governance.cli.errors import handle_errors
 from governance.errors import UsageError
+from governance.registry.model import load_model
 from governance.simulate import FAULT_NAMES, SimulationParams, parse_faults, simulate
+from governance.simulate.catalog import tables_for
 from governance.warehouse import default_warehouse
 
 
@@ -77,6 +79,9 @@ class Timestamp(click.ParamType):
 @click.option("--truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the truth file. [default: simulate_truth.json beside the warehouse]")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+@click.option("--registry", "registry_dir", type=click.Path(path_type=Path), default=None,
+              help="Fill the landing tables this registry declares (their fields, types and"
+              " enums). [default: ./registry when it exists, else the demo's tables]")
 @handle_errors
 def simulate_command(
     warehouse: Path | None,
@@ -90,6 +95,7 @@ def simulate_command(
     replace: bool,
     truth_path: Path | None,
     quiet: bool,
+    registry_dir: Path | None,
 ) -> None:
     """Write change events and the batch ledger into the landing zone (DESIGN.md §5).
 
@@ -102,6 +108,9 @@ def simulate_command(
     if append and events is not None:
         raise UsageError("--events cannot be combined with --append: the batch size is fixed by the first run")
     faults = parse_faults(faults_spec)
+    if registry_dir is None and Path("registry").is_dir():
+        registry_dir = Path("registry")
+    tables = tables_for(load_model(registry_dir)) if registry_dir is not None else None
     path = warehouse or default_warehouse()
     if replace and path.exists():
         path.unlink()
@@ -119,6 +128,7 @@ def simulate_command(
             faults=faults,
             append=append,
             truth_path=truth_path,
+            tables=tables,
         ),
         progress=echo,
     )

@@ -22,7 +22,7 @@ import jsonschema
 from governance.errors import InputError
 from governance.owners import Owners, domain_owners
 from governance.registry import RegistryFile
-from governance.rules.review import due_date
+from governance.registry.model import model_of
 
 Registry = dict[str, RegistryFile]
 API_VERSION = "v3.2.0"
@@ -220,6 +220,6 @@ def contract(registry: Registry, domain: str, columns: list[tuple[str, str]],
             degradation=spec["degradation"],
             lastReviewed=last_reviewed.isoformat(),
             reviewCycleDays=int(spec["review_cycle_days"]),
-            nextReviewDue=due_date(spec).isoformat(),
+            nextReviewDue=model_of(registry).domains[domain].due_date.isoformat(),
         ),
     }

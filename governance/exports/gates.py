@@ -32,8 +32,7 @@ from governance.exports.artifacts import Built, NodeRun, SourceFreshness
 from governance.exports.evidence import DomainHealth
 from governance.exports.spec import DomainSpec, ExportSpec
 from governance.findings import Finding, Severity
-from governance.rules.cadence import STREAMING
-from governance.rules.classification import RANK
+from governance.registry.model import RANK, STREAMING
 
 PASS, WARN, BLOCK = "pass", "warn", "block"
 VERDICTS = {PASS: "publishable", WARN: "warn", BLOCK: "blocked"}

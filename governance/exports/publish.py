@@ -43,6 +43,7 @@ from governance.findings import Finding
 from governance.lint import lint
 from governance.observe import lineage as ol
 from governance.registry import load_registry
+from governance.registry.model import model_of
 
 Progress = Callable[[str], None]
 
@@ -114,7 +115,7 @@ def _lineage(spec: ExportSpec, artifacts: DbtArtifacts, unique_id: str, flows: d
     ordered = tuple(dict.fromkeys([*spec.domains, *(d for d in domains if d)]))
     nodes = upstream | {unique_id}
     flow_ids = tuple(sorted(name for name, flow in flows.items()
-                            if nodes.intersection(flow.get("dbt_nodes", ()))))
+                            if nodes.intersection(flow.dbt_nodes)))
     return Lineage(ordered, tuple(sources),
                    tuple(sorted(u for u in upstream if u.startswith("model."))), flow_ids)
 
@@ -198,7 +199,7 @@ def _run_exports(options: ExportOptions, registry: dict, specs: list[ExportSpec]
                  ) -> ExportRun:
     domains = domain_specs(registry)
     teams = registry["teams"].data["teams"]
-    flows = registry["flows"].data["flows"]
+    flows = model_of(registry).flows
 
     progress(f"reading dbt artifacts in {options.target_dir}")
     artifacts = load_artifacts(options.target_dir)

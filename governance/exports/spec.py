@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from governance.registry import RegistryFile
-from governance.rules.references import export_field, export_key
+from governance.registry.model import RegistryModel, model_of, parse_field_ref
 
 Registry = dict[str, RegistryFile]
 
@@ -124,15 +124,15 @@ class ExportSpec:
         raise KeyError(column)
 
 
-def _field_spec(export: dict, target_field: str, ref: str, domains: dict) -> FieldSpec:
-    domain, field = export_field(export, ref)
-    spec = domains.get(domain, {}).get("fields", {}).get(field)
-    return FieldSpec(target_field, domain, field, spec["owner"] if spec else None,
-                     spec["classification"] if spec else None)
+def _field_spec(export: dict, target_field: str, ref: str, model: RegistryModel) -> FieldSpec:
+    domain, field = parse_field_ref(ref, export["domain"])
+    spec = model.domains[domain].fields.get(field) if domain in model.domains else None
+    return FieldSpec(target_field, domain, field, spec.owner if spec else None,
+                     spec.classification if spec else None)
 
 
-def _key_spec(export: dict, column: str, target_field: str, domains: dict) -> FieldSpec:
-    domain, owner, classification = export_key(export, column, domains)
+def _key_spec(name: str, column: str, target_field: str, model: RegistryModel) -> FieldSpec:
+    domain, owner, classification = model.exports[name].key_origin(model, column)
     return FieldSpec(target_field, domain, column, owner, classification)
 
 
@@ -147,6 +147,7 @@ def export_specs(registry: Registry) -> list[ExportSpec]:
     """Every export of the registry, in declaration order."""
     domains = registry["domains"].data["domains"]
     systems = registry["systems"].data["systems"]
+    model = model_of(registry)
     specs = []
     for name, export in registry["exports"].data["exports"].items():
         target = export["target"]
@@ -162,7 +163,7 @@ def export_specs(registry: Registry) -> list[ExportSpec]:
             target_clearance=(systems.get(target["system"]) or {}).get("clearance"),
             key_owner=(domains.get(export["domain"]) or {}).get("system_of_record"),
             key=tuple(export["key"].items()),
-            fields=tuple(_field_spec(export, t, ref, domains) for t, ref in export["fields"].items()),
+            fields=tuple(_field_spec(export, t, ref, model) for t, ref in export["fields"].items()),
             mode=export["mode"],
             schedule=export["schedule"],
             degraded_schedule=export.get("degraded_schedule", DEFAULT_DEGRADED_SCHEDULE),
@@ -170,7 +171,7 @@ def export_specs(registry: Registry) -> list[ExportSpec]:
             gate=GatePolicy(**gate),
             error_policy=ErrorPolicy(**errors),
             owners=dict(export["owners"]),
-            key_fields=tuple(_key_spec(export, c, t, domains) for c, t in export["key"].items()),
+            key_fields=tuple(_key_spec(name, c, t, model) for c, t in export["key"].items()),
             managed=bool(target.get("managed", False)),
             **_on_delete(export),
         ))

@@ -47,7 +47,7 @@ def _compile(schema: Any, root: dict) -> Check:
     checks: list[Check] = []
     unknown = set(schema) - _ANNOTATIONS - {
         "$ref", "type", "enum", "required", "properties", "additionalProperties",
-        "propertyNames", "minProperties", "items", "uniqueItems", "pattern", "minLength",
+        "propertyNames", "minProperties", "minItems", "items", "uniqueItems", "pattern", "minLength",
         "minimum", "maximum", "exclusiveMinimum"}
     if unknown:
         raise Unsupported(", ".join(sorted(unknown)))
@@ -93,6 +93,9 @@ def _compile(schema: Any, root: dict) -> Check:
     if "minProperties" in schema:
         least = schema["minProperties"]
         checks.append(lambda v: not isinstance(v, dict) or len(v) >= least)
+    if "minItems" in schema:
+        fewest = schema["minItems"]
+        checks.append(lambda v: not isinstance(v, list) or len(v) >= fewest)
     if "items" in schema:
         item = _compile(schema["items"], root)
         checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))

@@ -67,6 +67,7 @@ def all_rules() -> list[Rule]:
         cadence,
         classification,
         dbt_consistency,
+        declarations,
         direction,
         ownership,
         references,

@@ -10,9 +10,9 @@ from functools import cache
 from croniter import CroniterError, croniter
 
 from governance.findings import Severity
+from governance.registry.model import STREAMING
 from governance.rules import Registry, Violation, rule
 
-STREAMING = {"realtime": 0, "near_realtime": 1}
 # Cron gaps are measured from a fixed Monday over two periods of the pattern (a day, a week,
 # or a year and a bit when the day-of-month or month field is restricted).
 _ORIGIN = datetime(2026, 1, 5)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from governance.findings import Severity
+from governance.registry.model import LEVELS, RANK, model_of
 from governance.rules import Registry, Violation, rule
-from governance.rules.references import export_field, export_key
 
-# Ascending sensitivity; a system's clearance is the highest level it may hold.
-LEVELS: tuple[str, ...] = ("public", "internal", "confidential", "restricted", "pii")
-RANK = {level: i for i, level in enumerate(LEVELS)}
+__all__ = ["LEVELS", "RANK"]
 
 
 @rule("SG701", Severity.ERROR, "An export sends a field above the target system's clearance")
@@ -25,20 +23,19 @@ def export_within_clearance(registry: Registry) -> Iterable[Violation]:
     instead of the amount), or raise the target's `clearance` after its owners and the data
     protection officer agree.
     """
-    domains = registry["domains"].data["domains"]
-    systems = registry["systems"].data["systems"]
-    for name, export in registry["exports"].data["exports"].items():
-        target = systems.get(export["target"]["system"])
+    model = model_of(registry)
+    for name, export in model.exports.items():
+        target = model.systems.get(export.target_system)
         if target is None:
             continue
-        for target_field, ref in export["fields"].items():
-            domain, field = export_field(export, ref)
-            spec = domains.get(domain, {}).get("fields", {}).get(field)
-            if spec is not None and RANK[spec["classification"]] > RANK[target["clearance"]]:
-                yield Violation("exports", ("exports", name, "fields", target_field),
-                                f"export {name!r} sends {domain}.{field} ({spec['classification']})"
-                                f" to {export['target']['system']!r}, cleared only for"
-                                f" {target['clearance']}")
+        for ref in export.fields:
+            domain = model.domains.get(ref.domain)
+            spec = domain.fields.get(ref.field) if domain else None
+            if spec is not None and RANK[spec.classification] > RANK[target.clearance]:
+                yield Violation("exports", ("exports", name, "fields", ref.target_field),
+                                f"export {name!r} sends {ref.domain}.{ref.field}"
+                                f" ({spec.classification}) to {export.target_system!r}, cleared"
+                                f" only for {target.clearance}")
 
 
 @rule("SG702", Severity.ERROR, "An export's key is unclassified or above the target's clearance")
@@ -52,20 +49,19 @@ def export_key_within_clearance(registry: Registry) -> Iterable[Violation]:
     Fix: declare the key's classification in domains.yml, match on a less sensitive key (a
     surrogate id), or raise the target's `clearance` after its owners agree.
     """
-    domains = registry["domains"].data["domains"]
-    systems = registry["systems"].data["systems"]
-    for name, export in registry["exports"].data["exports"].items():
-        target = systems.get(export["target"]["system"])
-        if target is None or export["domain"] not in domains:
+    model = model_of(registry)
+    for name, export in model.exports.items():
+        target = model.systems.get(export.target_system)
+        if target is None or export.domain not in model.domains:
             continue  # SG505 reports the unknown target or domain
-        for column in export["key"]:
-            domain, _owner, level = export_key(export, column, domains)
+        for column in export.key:
+            domain, _owner, level = export.key_origin(model, column)
             if level is None:
                 yield Violation("exports", ("exports", name, "key", column),
                                 f"export {name!r} matches on {domain}.{column}, which has no"
                                 f" classification: declare it under domains.{domain}.key")
-            elif RANK[level] > RANK[target["clearance"]]:
+            elif RANK[level] > RANK[target.clearance]:
                 yield Violation("exports", ("exports", name, "key", column),
                                 f"export {name!r} matches on {domain}.{column} ({level}), sent to"
-                                f" {export['target']['system']!r}, cleared only for"
-                                f" {target['clearance']}")
+                                f" {export.target_system!r}, cleared only for"
+                                f" {target.clearance}")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import sqlglot
+from sqlglot import exp
+
 from governance.findings import Severity
+from governance.registry.model import Flow, model_of
 from governance.rules import Manifest, Registry, Violation, rule
 
 PERIOD_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
@@ -31,9 +36,40 @@ def _source_line(manifest: Manifest, source: dict) -> tuple[Path, int]:
     return path, next((i for i, line in enumerate(lines, 1) if pattern.match(line)), 1)
 
 
-def _change_log_sources(manifest: Manifest) -> list[dict]:
-    """Landing tables that carry a domain's change events (`meta.domain` on the source)."""
-    return [s for s in manifest.get("sources", {}).values() if (s.get("meta") or {}).get("domain")]
+LEDGER = "sync_batches"
+
+
+def _landing_sources(registry: Registry, manifest: Manifest) -> list[tuple[dict, Flow | None]]:
+    """Every dbt source that is a landing table of change events, tagged or not, with the
+    flow that claims it: the sources flows name, the ones tagged `meta.domain`, and every other
+    table of the `landing` schema except the ledger and full extracts."""
+    model = model_of(registry)
+    claimed = {n: f for f in model.flows.values() for n in f.dbt_nodes if n.startswith("source.")}
+    found = []
+    for uid, source in manifest.get("sources", {}).items():
+        identifier = source.get("identifier") or source.get("name", "")
+        in_landing = str(source.get("schema", "")).lower() == "landing"
+        if uid in claimed or (source.get("meta") or {}).get("domain") or (
+                in_landing and identifier != LEDGER and not identifier.endswith("__extract")):
+            found.append((source, claimed.get(uid)))
+    return found
+
+
+def _flow_slo(registry: Registry, flow: Flow | None, source: dict) -> tuple[int | None, str]:
+    """The SLO in minutes that applies to a landing source, and where it comes from."""
+    model = model_of(registry)
+    if flow is not None:
+        slo = model.flow_slo_minutes(flow)
+        origin = f"flow {flow.name}" if flow.slo_minutes is not None else f"domain {flow.domain}"
+        return slo, origin
+    domain = model.domains.get((source.get("meta") or {}).get("domain", ""))
+    return (domain.slo_minutes, f"domain {domain.name}") if domain else (None, "")
+
+
+def _minutes(threshold: dict) -> int | None:
+    if not threshold or threshold.get("count") is None:
+        return None
+    return int(threshold["count"]) * PERIOD_MINUTES.get(threshold.get("period", "minute"), 1)
 
 
 @rule("SG601", Severity.ERROR, "A flow names a dbt node that does not exist", needs_manifest=True)
@@ -49,41 +85,83 @@ def flow_nodes_exist(registry: Registry, manifest: Manifest) -> Iterable[Violati
     # A missing export model is reported once, by SG606 at the export that needs it.
     exports = {f"model.{_package(manifest)}.{e['model']}"
                for e in registry["exports"].data["exports"].values()}
-    for name, flow in registry["flows"].data["flows"].items():
-        for i, node in enumerate(flow["dbt_nodes"]):
+    for name, flow in model_of(registry).flows.items():
+        for i, node in enumerate(flow.dbt_nodes):
             if node not in nodes and node not in exports:
-                yield Violation("flows", ("flows", name, "dbt_nodes", i),
+                path = ("flows", name, "dbt_nodes", i) if flow.declared_nodes else ("flows", name, "landing")
+                yield Violation("flows", path,
                                 f"flow {name!r} names {node!r}, which is not in the dbt manifest")
 
 
-@rule("SG602", Severity.ERROR, "A landing source's freshness is looser than its domain's SLO",
+@rule("SG602", Severity.ERROR, "A landing source's freshness disagrees with its SLO",
       needs_manifest=True)
 def freshness_within_slo(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
-    """Each landing source needs freshness whose error threshold is no looser than the SLO.
+    """Every landing source (tagged or not) has freshness that says what the registry says:
+    `error_after` is the flow's SLO (its own, else its domain's) and `warn_after` the policy's
+    `freshness_warn_ratio` of it.
 
-    Why: `dbt source freshness` is what pages people; a threshold above the SLO means the SLO
-    is breached long before anybody hears of it.
-    Fix: set `error_after` to at most the domain's `slo_minutes` in the source's YAML.
+    Why: `dbt source freshness` is what pages people. A threshold above the SLO means the SLO
+    is breached long before anybody hears of it; one below it pages for a breach that did not
+    happen, and either way the SLO is written twice and the copies drift.
+    Fix: run `syncgov generate`, which writes the sources' freshness from the registry, or
+    correct the hand-written source YAML.
     """
-    domains = registry["domains"].data["domains"]
-    for source in _change_log_sources(manifest):
-        domain = domains.get(source["meta"]["domain"])
-        if domain is None:
+    ratio = model_of(registry).freshness_warn_ratio
+    for source, flow in _landing_sources(registry, manifest):
+        slo, origin = _flow_slo(registry, flow, source)
+        if slo is None:
             continue
         freshness = source.get("freshness") or {}
-        error = freshness.get("error_after") or {}
+        error = _minutes(freshness.get("error_after") or {})
+        warn = _minutes(freshness.get("warn_after") or {})
         path, line = _source_line(manifest, source)
         label = f"{source['source_name']}.{source['name']}"
-        if error.get("count") is None:
-            yield Violation("dbt", (), f"source {label} has no freshness error_after; the"
-                            f" {source['meta']['domain']} SLO is {domain['slo_minutes']} min",
-                            file=path, line=line)
+        if error is None:
+            yield Violation("dbt", (), f"source {label} has no freshness error_after; the SLO of"
+                            f" {origin} is {slo} min", file=path, line=line)
             continue
-        minutes = error["count"] * PERIOD_MINUTES.get(error.get("period", "minute"), 1)
-        if minutes > domain["slo_minutes"]:
-            yield Violation("dbt", (), f"source {label} errors after {minutes} min, looser than"
-                            f" the {domain['slo_minutes']}-min SLO of {source['meta']['domain']}",
+        if error != slo:
+            word = "looser" if error > slo else "tighter"
+            yield Violation("dbt", (), f"source {label} errors after {error} min, {word} than"
+                            f" the {slo}-min SLO of {origin}", file=path, line=line)
+        wanted = math.ceil(slo * ratio)
+        if warn != wanted:
+            yield Violation("dbt", (), f"source {label} warns after {warn} min; the policy's"
+                            f" warn ratio {ratio:g} of the {slo}-min SLO of {origin} is {wanted}",
                             file=path, line=line)
+
+
+@rule("SG607", Severity.ERROR, "A landing source's batch-latency test is missing or disagrees"
+      " with its SLO", needs_manifest=True)
+def latency_test_matches_slo(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
+    """Every landing source has a `sync_batch_latency_within_slo` test whose `slo_minutes` is
+    the flow's SLO.
+
+    Why: freshness says whether the newest batch is recent; the latency test says whether
+    each batch arrived within the SLO. A test with another number measures another promise.
+    Fix: run `syncgov generate`, or set the test's `slo_minutes` to the registry's SLO.
+    """
+    tests: dict[str, list[dict]] = {}
+    for node in manifest.get("nodes", {}).values():
+        meta = node.get("test_metadata") or {}
+        if node.get("resource_type") == "test" and meta.get("name") == "sync_batch_latency_within_slo":
+            for parent in (node.get("depends_on") or {}).get("nodes", ()):
+                tests.setdefault(parent, []).append(meta.get("kwargs") or {})
+    for source, flow in _landing_sources(registry, manifest):
+        slo, origin = _flow_slo(registry, flow, source)
+        if slo is None:
+            continue
+        path, line = _source_line(manifest, source)
+        label = f"{source['source_name']}.{source['name']}"
+        found = tests.get(source["unique_id"], [])
+        if not found:
+            yield Violation("dbt", (), f"source {label} has no sync_batch_latency_within_slo test;"
+                            f" the SLO of {origin} is {slo} min", file=path, line=line)
+        for kwargs in found:
+            if kwargs.get("slo_minutes") != slo:
+                yield Violation("dbt", (), f"source {label}'s latency test allows"
+                                f" {kwargs.get('slo_minutes')} min; the SLO of {origin} is {slo}",
+                                file=path, line=line)
 
 
 @rule("SG603", Severity.ERROR, "A landing source is not claimed by any flow", needs_manifest=True)
@@ -92,11 +170,11 @@ def sources_claimed_by_flows(registry: Registry, manifest: Manifest) -> Iterable
 
     Why: an unclaimed table has no owner, cadence or SLO in the registry, so no schedule,
     health status or gate ever looks at it.
-    Fix: add a flow listing the source's unique id in `dbt_nodes`.
+    Fix: declare the flow that fills it, with a `landing` block (registry/flows.yml), and run
+    `syncgov generate`; or remove the source.
     """
-    claimed = {n for flow in registry["flows"].data["flows"].values() for n in flow["dbt_nodes"]}
-    for source in _change_log_sources(manifest):
-        if source["unique_id"] not in claimed:
+    for source, flow in _landing_sources(registry, manifest):
+        if flow is None:
             path, line = _source_line(manifest, source)
             yield Violation("dbt", (), f"source {source['unique_id']} is not claimed by any flow",
                             file=path, line=line)
@@ -111,7 +189,7 @@ def sources_have_loaded_at(registry: Registry, manifest: Manifest) -> Iterable[V
     moves when a load starts, so it looks fresh halfway through. The ledger is the truth.
     Fix: set `loaded_at_query` to the newest successful batch in landing.sync_batches.
     """
-    for source in _change_log_sources(manifest):
+    for source, _flow in _landing_sources(registry, manifest):
         if not (source.get("loaded_at_query") or source.get("loaded_at_field")):
             path, line = _source_line(manifest, source)
             yield Violation("dbt", (), f"source {source['source_name']}.{source['name']} has no"
@@ -185,3 +263,134 @@ def export_models_exist(registry: Registry, manifest: Manifest) -> Iterable[Viol
             yield Violation("exports", ("exports", name, "model"),
                             f"export {name!r} reads model {export['model']!r}, which is not in"
                             f" the dbt manifest: add models/exports/{export['model']}.sql")
+
+
+@rule("SG608", Severity.ERROR, "An export maps a column its model does not produce",
+      needs_manifest=True)
+def export_columns_exist(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
+    """Every column an export sends (its key, each mapped field, `_changed_at`) is a column of
+    its dbt model: in the model's YAML and in what its SQL selects.
+
+    Why: export models stay hand-written SQL (a join, an aggregate); the registry's mapping is
+    what the gate, the manifests and the target's contract promise. A column the SQL does not
+    select fails the contract at build time at best, and is silently null in a looser target.
+    Fix: select the column in the model (named as the registry field), or correct the mapping.
+    The SQL is read with Jinja stripped; a model whose outermost select cannot be resolved to
+    named columns is checked against its YAML only.
+    """
+    package = _package(manifest)
+    nodes = manifest.get("nodes", {})
+    for name, export in model_of(registry).exports.items():
+        node = nodes.get(f"model.{package}.{export.model}")
+        if node is None:
+            continue  # SG606
+        wanted = [*export.key, *(ref.field for ref in export.fields), "_changed_at"]
+        documented = {c.lower() for c in (node.get("columns") or {})}
+        selected = select_columns(node.get("raw_code", ""))
+        path = Path(manifest["_project_dir"]) / node["original_file_path"]
+        for column in wanted:
+            if documented and column.lower() not in documented:
+                yield Violation("dbt", (), f"export {name!r} sends {column!r}, which model"
+                                f" {export.model}'s YAML does not declare (run `syncgov generate`)",
+                                file=path, line=1)
+            elif selected is not None and column.lower() not in selected:
+                yield Violation("dbt", (), f"export {name!r} sends {column!r}, which model"
+                                f" {export.model} does not select", file=path, line=1)
+
+
+_JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}", re.S)
+_REF = re.compile(r"\{\{\s*ref\(\s*['\"]([A-Za-z0-9_]+)['\"]\s*\)\s*\}\}")
+_EXPR = re.compile(r"\{\{.*?\}\}", re.S)
+
+
+def select_columns(raw_code: str) -> set[str] | None:
+    """The lower-cased names of the columns a model's SQL selects, or None when they cannot be
+    told without compiling (Jinja control flow, `*` from a relation, unparseable SQL)."""
+    if "{%" in raw_code.replace("{%-", "{%"):
+        stripped = _JINJA.sub(" ", raw_code)
+        if "{%" in stripped:
+            return None
+    sql = _JINJA.sub(" ", raw_code)
+    sql = _REF.sub(lambda m: m.group(1), sql)
+    sql = _EXPR.sub("null", sql)
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, ValueError):
+        return None
+    ctes = {c.alias_or_name.lower(): c.this for c in tree.find_all(exp.CTE)}
+
+    def names(select: exp.Expression, depth: int = 0) -> set[str] | None:
+        if not isinstance(select, exp.Select) or depth > 20:
+            return None
+        out: set[str] = set()
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star) or (
+                    isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)):
+                source = select.args.get("from") or select.args.get("from_")
+                table = source.this if source is not None else None
+                inner = ctes.get(table.name.lower()) if isinstance(table, exp.Table) else None
+                resolved = names(inner, depth + 1) if inner is not None else None
+                if resolved is None:
+                    return None
+                out |= resolved
+            elif projection.alias_or_name:
+                out.add(projection.alias_or_name.lower())
+            else:
+                return None
+        return out
+
+    return names(tree)
+
+
+@rule("SG609", Severity.ERROR, "An entity state model has no history snapshot", needs_manifest=True)
+def state_models_have_snapshots(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
+    """Every entity state model (`<domain>_state`) is the relation of a snapshot.
+
+    Why: state holds only the latest version; without its snapshot, the history of what the
+    warehouse believed, and when, is lost on every change — and it cannot be rebuilt from
+    landing once landing is pruned.
+    Fix: run `syncgov generate` (it writes snapshots/_snapshots.yml), or add the snapshot.
+    """
+    package = _package(manifest)
+    nodes = manifest.get("nodes", {})
+    snapshotted = {parent for node in nodes.values() if node.get("resource_type") == "snapshot"
+                   for parent in (node.get("depends_on") or {}).get("nodes", ())}
+    state_models = {f"model.{package}.{name}_state" for name in model_of(registry).domains}
+    for uid, node in sorted(nodes.items()):
+        if (node.get("resource_type") == "model" and uid in state_models
+                and uid not in snapshotted):
+            path = Path(manifest["_project_dir"]) / node["original_file_path"]
+            yield Violation("dbt", (), f"state model {node['name']} has no snapshot (history)",
+                            file=path, line=1)
+
+
+_ENTRY = re.compile(r'\{"system":\s*"([a-z0-9_]+)",\s*"entity":\s*"([a-z0-9_]+)"')
+
+
+@rule("SG610", Severity.ERROR, "A landing table is missing from the control layer's catalogue",
+      needs_manifest=True)
+def landing_tables_in_catalogue(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
+    """Every landing table the registry declares is in the catalogue the control models iterate
+    over (macro `sync_landing_tables`), and the catalogue names no other table.
+
+    Why: a table missing from the catalogue builds green while its domain reads `unknown`, its
+    invalid events stay out of stg__quarantine and its batches are never reconciled.
+    Fix: run `syncgov generate` (the catalogue is generated from the registry).
+    """
+    macro = manifest.get("macros", {}).get(f"macro.{_package(manifest)}.sync_landing_tables")
+    declared = {t.name: t for t in model_of(registry).landing_tables}
+    if macro is None:
+        if declared:
+            yield Violation("dbt", (), "the dbt project has no sync_landing_tables macro; run"
+                            " `syncgov generate`",
+                            file=Path(manifest["_project_dir"]) / "macros", line=1)
+        return
+    path = Path(manifest["_project_dir"]) / macro["original_file_path"]
+    listed = {f"{s}__{e}" for s, e in _ENTRY.findall(macro.get("macro_sql", ""))}
+    for name in sorted(set(declared) - listed):
+        yield Violation("flows", ("flows", declared[name].flow, "landing"),
+                        f"landing table {name} (flow {declared[name].flow}) is not in the"
+                        f" catalogue {macro['original_file_path']}; run `syncgov generate`")
+    for name in sorted(listed - set(declared)):
+        yield Violation("dbt", (), f"the catalogue lists landing table {name}, which no flow"
+                        " declares; run `syncgov generate`", file=path, line=1)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from governance.findings import Severity
+from governance.registry.model import model_of
 from governance.rules import Registry, Violation, rule
-from governance.rules.references import export_field
 
 
 @rule("SG401", Severity.ERROR, "A flow or export writes into a system that accepts no writes")
@@ -81,16 +81,16 @@ def export_writes_back_to_owner(registry: Registry) -> Iterable[Violation]:
     Fix: drop the field from the export's `fields`, or, if the target really should own it,
     move the field's `owner` in domains.yml (and stop syncing it in from the old owner).
     """
-    domains = registry["domains"].data["domains"]
-    for name, export in registry["exports"].data["exports"].items():
-        target = export["target"]["system"]
-        for target_field, ref in export["fields"].items():
-            domain, field = export_field(export, ref)
-            spec = domains.get(domain, {}).get("fields", {}).get(field)
-            if spec is not None and spec["owner"] == target:
-                yield Violation("exports", ("exports", name, "fields", target_field),
-                                f"export {name!r} writes {domain}.{field} into {target!r}, which"
-                                " owns that field (a write-back loop)")
+    model = model_of(registry)
+    for name, export in model.exports.items():
+        target = export.target_system
+        for ref in export.fields:
+            domain = model.domains.get(ref.domain)
+            spec = domain.fields.get(ref.field) if domain else None
+            if spec is not None and spec.owner == target:
+                yield Violation("exports", ("exports", name, "fields", ref.target_field),
+                                f"export {name!r} writes {ref.domain}.{ref.field} into"
+                                f" {target!r}, which owns that field (a write-back loop)")
 
 
 @rule("SG405", Severity.ERROR, "A field's owning system sends no flow for its domain")

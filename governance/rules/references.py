@@ -5,32 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from governance.findings import Severity
+from governance.registry.model import parse_field_ref
 from governance.rules import Registry, Violation, rule
 
 
 def _items(registry: Registry, kind: str) -> dict:
     return registry[kind].data[kind]
-
-
-def export_field(export: dict, ref: str) -> tuple[str, str]:
-    """The (domain, field) an export's field mapping names: `field` or `domain.field`."""
-    domain, _, field = ref.rpartition(".")
-    return (domain or export["domain"]), field
-
-
-def export_key(export: dict, column: str, domains: dict) -> tuple[str, str | None, str | None]:
-    """(domain, owner, classification) of an export's key column: a declared field of the
-    export's domain, else the domain's declared `key`; owner and classification are None when
-    neither declares it (never defaulted)."""
-    domain = export["domain"]
-    spec = domains.get(domain) or {}
-    field = (spec.get("fields") or {}).get(column)
-    if field is not None:
-        return domain, field["owner"], field["classification"]
-    key = (spec.get("key") or {}).get(column)
-    if key is not None:
-        return domain, spec.get("system_of_record"), key["classification"]
-    return domain, None, None
 
 
 @rule("SG501", Severity.ERROR, "A domain names a system that is not declared")
@@ -77,7 +57,7 @@ def export_references_exist(registry: Registry) -> Iterable[Violation]:
                             f"export {name!r} writes into undeclared system"
                             f" {export['target']['system']!r}")
         for target_field, ref in export["fields"].items():
-            domain, field = export_field(export, ref)
+            domain, field = parse_field_ref(ref, export["domain"])
             if domain in domains and field not in domains[domain]["fields"]:
                 yield Violation("exports", ("exports", name, "fields", target_field),
                                 f"export {name!r} maps {target_field!r} to {domain}.{field},"

@@ -6,15 +6,11 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from governance.findings import Severity
+from governance.registry.model import model_of
 from governance.rules import Registry, Violation, rule
 
 # `syncgov lint --today` sets this so review findings are deterministic.
 TODAY: list[date] = [date.today()]
-
-
-def due_date(domain: dict) -> date:
-    """When a domain's next review is due: its last review plus its review cycle."""
-    return date.fromisoformat(domain["last_reviewed"]) + timedelta(days=domain["review_cycle_days"])
 
 
 @rule("SG201", Severity.ERROR, "A domain's review is overdue")
@@ -25,8 +21,8 @@ def review_overdue(registry: Registry) -> Iterable[Violation]:
     declaration is a guess that nobody has confirmed.
     Fix: review the domain with its owners and set `last_reviewed` to the review date.
     """
-    for name, domain in registry["domains"].data["domains"].items():
-        due = due_date(domain)
+    for name, domain in model_of(registry).domains.items():
+        due = domain.due_date
         if due < TODAY[0]:
             yield Violation("domains", ("domains", name, "last_reviewed"),
                             f"domain {name!r} was due for review on {due.isoformat()}"
@@ -41,8 +37,8 @@ def review_due_soon(registry: Registry) -> Iterable[Violation]:
     Fix: schedule the review; set `last_reviewed` when it is done.
     """
     window = registry["policy"].data["policy"].get("review_due_warning_days", 30)
-    for name, domain in registry["domains"].data["domains"].items():
-        due = due_date(domain)
+    for name, domain in model_of(registry).domains.items():
+        due = domain.due_date
         if TODAY[0] <= due <= TODAY[0] + timedelta(days=window):
             yield Violation("domains", ("domains", name, "last_reviewed"),
                             f"domain {name!r} is due for review on {due.isoformat()}")

@@ -8,7 +8,7 @@ key number) and `ts` (the source event time), evaluated inside DuckDB. Randomnes
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 COUNTRIES = ("DE", "FR", "GB", "US", "NL", "ES")
 CURRENCIES = ("EUR", "USD", "GBP")
@@ -382,3 +382,66 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "_loaded_at",
     "_sync_batch_id",
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue of a registry: the tuned tables above where the registry declares them exactly
+# so, a generic generator from the declared types and enums for any other landing table.
+
+GENERIC_WEIGHT = 0.05
+
+
+def _generic_payload(name: str, type_: str, enum: tuple[str, ...] | None) -> str:
+    if enum:
+        return pick(enum, f"g_{name}")
+    if type_ == "int":
+        return f"cast(hash(i, 'g_{name}', $seed) % 1000 as varchar)"
+    if type_ == "money":
+        return f"cast(round(1 + {rand('g_' + name)} * 999, 2) as varchar)"
+    if type_ == "timestamp":
+        return (f"strftime(ts - to_minutes(cast(hash(i, 'g_{name}', $seed) % 120 as bigint)),"
+                " '%Y-%m-%dT%H:%M:%SZ')")
+    if type_ == "date":
+        return f"strftime(cast(ts as date) + cast(hash(i, 'g_{name}', $seed) % 60 as integer), '%Y-%m-%d')"
+    return f"'{name}-' || cast(hash(kn, 'g_{name}', $seed) % 1000 as varchar)"
+
+
+def _generic_key(index: int, column: str) -> str:
+    if index == 0:
+        prefix = "".join(ch for ch in column.upper() if ch.isalnum())[:3] or "K"
+        return id_expr(f"{prefix}-", 6)
+    return f"'{column}-' || cast(hash(kn, 'g_{column}', $seed) % 3 as varchar)"
+
+
+def tables_for(model) -> tuple[LandingTable, ...]:  # model: governance.registry.model.RegistryModel
+    """The landing tables a registry declares, as the simulator fills them: a tuned table of
+    the demo where the registry declares it with the same columns, types and enums; otherwise
+    a generic one whose values follow the declared types and enums."""
+    tuned = {t.name: t for t in LANDING_TABLES}
+    out = []
+    for lt in model.landing_tables:
+        domain = model.domains[lt.domain]
+        key_columns = tuple(lt.landed(k.name) for k in domain.key)
+        fields = {lt.landed(f): domain.fields[f] for f in lt.fields}
+        enums = {c: tuple(f.enum) for c, f in fields.items() if f.enum}
+        types = {c: f.type for c, f in fields.items() if f.type != "string"}
+        known = tuned.get(lt.name)
+        if (known is not None and known.key_columns == key_columns
+                and tuple(known.payload) == tuple(fields) and dict(known.enums) == enums
+                and dict(known.column_types) == types and known.domain == lt.domain):
+            out.append(known if known.extract == lt.extract else replace(known, extract=lt.extract))
+            continue
+        slo = model.flow_slo_minutes(model.flows[lt.flow]) or domain.slo_minutes
+        out.append(LandingTable(
+            system=lt.system, entity=lt.table, domain=lt.domain, key_columns=key_columns,
+            key_space=lambda k: k.customers,
+            key_exprs={c: _generic_key(i, c) for i, c in enumerate(key_columns)},
+            payload={c: _generic_payload(c, f.type, f.enum) for c, f in fields.items()},
+            weight=GENERIC_WEIGHT, batch_minutes=float(max(1, min(60, slo // 2))),
+            enums=enums, column_types=types,
+            quantity_column=next((c for c, f in fields.items() if f.non_negative), None),
+            extract=lt.extract,
+        ))
+    # the demo's tables keep their order (faults pick tables by position), new ones follow
+    order = {t.name: i for i, t in enumerate(LANDING_TABLES)}
+    return tuple(sorted(out, key=lambda t: order.get(t.name, len(order))))

@@ -90,6 +90,12 @@ class SimulationParams:
     faults: FaultRates = field(default_factory=FaultRates)
     append: bool = False
     truth_path: Path | None = None
+    # the landing tables to fill (catalog.tables_for(registry)); None: the demo's tables
+    tables: tuple[LandingTable, ...] | None = None
+
+    @property
+    def landing_tables(self) -> tuple[LandingTable, ...]:
+        return self.tables if self.tables is not None else LANDING_TABLES
 
 
 @dataclass(frozen=True)
@@ -151,10 +157,11 @@ TRUTH_COUNTS: tuple[str, ...] = (
 )
 
 
-def create_landing_tables(con: duckdb.DuckDBPyConnection) -> None:
+def create_landing_tables(con: duckdb.DuckDBPyConnection,
+                          tables: tuple[LandingTable, ...] = LANDING_TABLES) -> None:
     """Create the landing contract's tables (DESIGN.md §5) and the simulator's bookkeeping."""
     con.execute("create schema if not exists landing")
-    for table in LANDING_TABLES:
+    for table in tables:
         payload = ",\n    ".join(f"{col} varchar" for col in table.columns)
         con.execute(
             f"""
@@ -399,7 +406,7 @@ def _generate_table(
         else last_seq + 1
 
     companions = ""
-    partner = next((a for a, b in CONFLICT_PAIRS if b is table), None)
+    partner = next((a for a, b in CONFLICT_PAIRS if b.name == table.name), None)
     if partner is not None and faults.conflict > 0:
         # Companion events shadow a partner event within two minutes, changing the same field.
         conflict_col = table.conflict_column
@@ -571,7 +578,7 @@ def _generate_table(
     if table.extract:
         _refresh_extract(con, table, now_literal=plan.finish_expr(str(last_seq)), seed=seed, spaces=spaces)
 
-    if any(a is table for a, _ in CONFLICT_PAIRS) and faults.conflict > 0:
+    if any(a.name == table.name for a, _ in CONFLICT_PAIRS) and faults.conflict > 0:
         # Remember which events the partner system will shadow (see `companions` above).
         conflict_col = table.conflict_column
         con.execute(
@@ -876,10 +883,14 @@ def _plan(
     if params.append:
         first = next(iter(existing.values()))
         seed, entities = int(first[1]), int(first[2])
-    for table in LANDING_TABLES:
+    for table in params.landing_tables:
         interval = timedelta(minutes=table.batch_minutes)
         if params.append:
-            row = existing[table.name]
+            row = existing.get(table.name)
+            if row is None:
+                raise InputError(
+                    f"--append: landing.{table.name} is new since {params.warehouse} was first"
+                    " simulated; simulate a new warehouse (--replace) to include it")
             per_batch, first_seq, first_event, last = int(row[3]), int(row[5]), int(row[6]), row[7]
             room = (now - LOAD_LAG) - last
             step = min(interval, room / params.batches) if room > timedelta(0) else timedelta(seconds=1)
@@ -920,14 +931,15 @@ def simulate(
         raise InputError(f"cannot open warehouse {params.warehouse}: {exc}") from exc
     try:
         con.execute("set TimeZone = 'UTC'")
-        create_landing_tables(con)
+        create_landing_tables(con, params.landing_tables)
         plans, seed, entities = _plan(con, params, now)
         spaces = KeySpaces.from_entities(entities)
         stalled_system = (
             SOURCE_SYSTEMS[seed % len(SOURCE_SYSTEMS)] if params.faults.stalled_system > 0 else None
         )
         late_commits = _late_commits(con, plans, params.batches, seed, params.faults.late_commit)
-        volume_drop_table = (LANDING_TABLES[seed % len(LANDING_TABLES)].name
+        tables = params.landing_tables
+        volume_drop_table = (tables[seed % len(tables)].name
                              if params.faults.volume_drop > 0 else None)
         runs: list[TableRun] = []
         con.execute("begin transaction")

@@ -1,8 +1,8 @@
 {#- The audit trail of manual corrections: each approved correction, and where state holds it. -#}
 
-{%- set entities = ['customer', 'product', 'inventory', 'order', 'supplier', 'invoice'] %}
-{%- set keys = {'customer': 'customer_id', 'product': 'sku', 'inventory': 'inventory_id',
-    'order': 'order_id', 'supplier': 'supplier_id', 'invoice': 'invoice_id'} %}
+{#- every domain with an entity state and its key, from the registry (syncgov generate) -#}
+{%- set keys = sync_domains() %}
+{%- set entities = keys.keys() | list %}
 
 with corrections as (
 

@@ -87,7 +87,7 @@ def test_applied_events_are_exactly_the_events_held_in_state(built) -> None:
         for m in ("state_crm__accounts", "state_erp__customers", "state_helpdesk__contacts",
                   "state_erp__products",
                   "state_erp__suppliers", "state_erp__invoices", "state_pim__products",
-                  "state_wms__inventory_movements", "state_oms__orders", "state_oms__order_status",
+                  "state_wms__inventory_movements", "state_oms__orders", "state_oms__order_status_events",
                   "state_srm__supplier_risk")
     )
     assert applied == held

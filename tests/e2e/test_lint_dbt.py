@@ -58,8 +58,10 @@ def test_a_renamed_model_breaks_its_flow(project_dir: Path, manifest) -> None:
     broken = copy.deepcopy(manifest)
     broken["nodes"].pop("model.syncgov.stg_crm__accounts")
     findings = lint(project_dir / "registry", today=TODAY, manifest=broken)
+    # the flow's nodes derive from its landing block, which the finding points at
     lines = (project_dir / "registry" / "flows.yml").read_text().splitlines()
-    expected = lines.index("      - model.syncgov.stg_crm__accounts") + 1
+    expected = lines.index("  crm_accounts_to_warehouse:") + lines[
+        lines.index("  crm_accounts_to_warehouse:"):].index("    landing:") + 1
     assert _ids(findings) == [("SG601", "flows.yml", expected)]
 
 
@@ -72,7 +74,7 @@ def test_freshness_looser_than_slo_points_at_the_source_yaml(project_dir: Path, 
     line = yml.index("      - name: inventory_movements") + 1
     assert _ids(findings) == [("SG602", "_wms__sources.yml", line)]
     (loose,) = [f for f in findings if f.rule_id == "SG602"]
-    assert "errors after 60 min, looser than the 5-min SLO of inventory" in loose.message
+    assert "errors after 60 min, looser than the 5-min SLO of domain inventory" in loose.message
 
 
 def test_unclaimed_source_and_missing_loaded_at(project_dir: Path, manifest, tmp_path) -> None:
@@ -86,8 +88,9 @@ def test_unclaimed_source_and_missing_loaded_at(project_dir: Path, manifest, tmp
     broken["sources"]["source.syncgov.oms.orders"]["loaded_at_query"] = None
     findings = lint(registry, today=TODAY, manifest=broken)
     rules = sorted(f.rule_id for f in findings if not _pending(f))
-    # srm still owns risk_score and risk_tier but no longer sends supplier data (SG405)
-    assert rules == ["SG405", "SG405", "SG603", "SG604"]
+    # srm still owns risk_score and risk_tier but no longer sends supplier data (SG405), so
+    # no landing table carries them (SG806); the catalogue still lists its table (SG610)
+    assert rules == ["SG405", "SG405", "SG603", "SG604", "SG610", "SG806", "SG806"]
 
 
 def test_a_key_guarded_only_by_constraints_is_caught(project_dir: Path, manifest) -> None:
@@ -152,3 +155,67 @@ def test_lint_dbt_parse_failure_is_unreadable_input(project_dir: Path, tmp_path:
 def invoke_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from governance.cli import run; run()", *args],
                           capture_output=True, text=True, check=False)
+
+
+# Issue 15: every copy that stays hand-written (or a generated file edited by hand) is caught.
+
+
+def _lint_ids(project_dir: Path, manifest: dict) -> list[str]:
+    return sorted(f.rule_id for f in lint(project_dir / "registry", today=TODAY, manifest=manifest)
+                  if not _pending(f) and f.severity.value == "error")
+
+
+def test_a_landing_table_missing_from_the_catalogue(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    macro = broken["macros"]["macro.syncgov.sync_landing_tables"]
+    lines = macro["macro_sql"].splitlines()
+    macro["macro_sql"] = "\n".join(line for line in lines if '"entity": "accounts"' not in line)
+    assert _lint_ids(project_dir, broken) == ["SG610"]
+
+
+def test_a_source_without_freshness_and_a_disagreeing_latency_test(project_dir: Path,
+                                                                   manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    broken["sources"]["source.syncgov.erp.invoices"]["freshness"] = None
+    (test,) = [n for n in broken["nodes"].values()
+               if (n.get("test_metadata") or {}).get("name") == "sync_batch_latency_within_slo"
+               and "source.syncgov.erp.invoices" in n["depends_on"]["nodes"]]
+    test["test_metadata"]["kwargs"]["slo_minutes"] = 1440
+    findings = [f for f in lint(project_dir / "registry", today=TODAY, manifest=broken)
+                if not _pending(f)]
+    assert sorted(f.rule_id for f in findings) == ["SG602", "SG607"]
+    messages = " | ".join(f.message for f in findings)
+    assert "erp.invoices has no freshness error_after; the SLO of domain invoice is 1500" in messages
+    assert "latency test allows 1440 min; the SLO of domain invoice is 1500" in messages
+
+
+def test_a_hand_written_untagged_landing_source_is_checked(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    source = copy.deepcopy(broken["sources"]["source.syncgov.erp.invoices"])
+    source.update(unique_id="source.syncgov.erp.credit_notes", name="credit_notes",
+                  identifier="erp__credit_notes", meta={}, freshness=None, loaded_at_query=None)
+    broken["sources"][source["unique_id"]] = source
+    assert _lint_ids(project_dir, broken) == ["SG603", "SG604", "SG607"]
+
+
+def test_an_export_mapping_a_column_its_model_lacks(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    node = broken["nodes"]["model.syncgov.exp_helpdesk__customers"]
+    node["raw_code"] = node["raw_code"].replace("        phone,\n", "")
+    findings = [f for f in lint(project_dir / "registry", today=TODAY, manifest=broken)
+                if not _pending(f)]
+    assert [(f.rule_id, f.path.name) for f in findings] == [
+        ("SG608", "exp_helpdesk__customers.sql")]
+    assert "sends 'phone', which model exp_helpdesk__customers does not select" in (
+        findings[0].message)
+    node["columns"].pop("segment")
+    assert _lint_ids(project_dir, broken) == ["SG608", "SG608"]
+
+
+def test_a_state_model_without_a_snapshot(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    broken["nodes"] = {uid: n for uid, n in broken["nodes"].items()
+                       if uid != "snapshot.syncgov.order_history"}
+    findings = [f for f in lint(project_dir / "registry", today=TODAY, manifest=broken)
+                if not _pending(f)]
+    assert [(f.rule_id, f.path.name) for f in findings] == [("SG609", "order_state.sql")]

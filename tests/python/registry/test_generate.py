@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from governance.generate import GENERATED, render, stale_files, write
+from governance.errors import InputError
+from governance.generate import render, stale_files, write
 
 REPO = Path(__file__).resolve().parents[3]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -71,7 +72,9 @@ def test_exposures_only_for_exports_whose_model_exists(project: Path) -> None:
     write(project / "registry", project)
     model = project / "models" / "exports" / "exp_helpdesk__customers.sql"
     model.write_text("select 1 as customer_id\n")
-    assert stale_files(project / "registry", project) == [rel], "a new export model makes it stale"
+    assert stale_files(project / "registry", project) == [
+        "models/exports/_exports__exposures.yml", "models/exports/_exports__contracts.yml",
+    ], "a new export model makes its exposure and its contract stale"
     write(project / "registry", project)
     (exposure,) = yaml.safe_load((project / rel).read_text())["exposures"]
     assert exposure["name"] == "helpdesk_customers"
@@ -82,7 +85,7 @@ def test_exposures_only_for_exports_whose_model_exists(project: Path) -> None:
 
 
 def test_write_then_check_round_trip(project: Path) -> None:
-    assert sorted(write(project / "registry", project)) == sorted(GENERATED)
+    assert sorted(write(project / "registry", project)) == sorted(render(project / "registry", project))
     assert write(project / "registry", project) == []
     assert stale_files(project / "registry", project) == []
     seed = project / "seeds/generated/domain_sources.csv"
@@ -110,3 +113,71 @@ def test_dbt_parses_the_generated_seeds_and_exposures(tmp_path: Path) -> None:
     manifest = (tmp_path / "target" / "manifest.json").read_text()
     assert '"exposure.syncgov.helpdesk_customers"' in manifest
     assert '"seed.syncgov.domain_sources"' in manifest
+
+
+# Issue 15: generate --check catches every hand edit of a generated file.
+
+@pytest.fixture
+def generated(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "registry", tmp_path / "registry")
+    for rel in ("models", "macros", "snapshots", "seeds"):
+        shutil.copytree(REPO / rel, tmp_path / rel)
+    assert stale_files(tmp_path / "registry", tmp_path) == []
+    return tmp_path
+
+
+@pytest.mark.parametrize(("rel", "old", "new"), [
+    # a landing table dropped from the catalogue the control models read
+    ("macros/generated/sync_landing_tables.sql",
+     '    {"system": "crm", "entity": "accounts"', '    {"system": "crm", "entity": "gone"'),
+    # a source's freshness removed, or its SLO changed, in the sources YAML
+    ("models/staging/erp/_erp__sources.yml",
+     "          freshness:\n", "          no_freshness:\n"),
+    ("models/staging/erp/_erp__sources.yml",
+     "arguments: {landing_table: erp__invoices, slo_minutes: 1500}",
+     "arguments: {landing_table: erp__invoices, slo_minutes: 1440}"),
+    # a state model's snapshot removed
+    ("snapshots/_snapshots.yml", "  - name: order_history\n", "  - name: order_history_old\n"),
+    # a staging model's enum edited by hand
+    ("models/staging/crm/stg_crm__accounts.sql", "'smb'", "'small'"),
+])
+def test_check_catches_a_hand_edit(generated: Path, rel: str, old: str, new: str) -> None:
+    path = generated / rel
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    assert stale_files(generated / "registry", generated) == [rel]
+
+
+def test_a_generated_file_the_registry_no_longer_implies_is_stale(generated: Path) -> None:
+    flows = generated / "registry" / "flows.yml"
+    text = flows.read_text()
+    start = text.index("  srm_supplier_risk_to_warehouse:")
+    end = text.index("  warehouse_customers_to_helpdesk:")
+    flows.write_text(text[:start] + text[end:])
+    stale = stale_files(generated / "registry", generated)
+    assert "models/staging/srm/stg_srm__supplier_risk.sql" in stale
+    assert "models/state/by_source/state_srm__supplier_risk.sql" in stale
+    assert "macros/generated/sync_landing_tables.sql" in stale
+    written = write(generated / "registry", generated)
+    assert "models/staging/srm/stg_srm__supplier_risk.sql (removed)" in written
+    assert not (generated / "models/staging/srm/stg_srm__supplier_risk.sql").exists()
+    assert stale_files(generated / "registry", generated) == []
+
+
+def test_the_invoice_slo_is_written_once(generated: Path) -> None:
+    """The shipped project disagreed with itself (SLO 1500, freshness and test 1440)."""
+    sources = yaml.safe_load((generated / "models/staging/erp/_erp__sources.yml").read_text())
+    (invoices,) = [t for t in sources["sources"][0]["tables"] if t["name"] == "invoices"]
+    assert invoices["config"]["freshness"]["error_after"] == {"count": 1500, "period": "minute"}
+    assert invoices["config"]["freshness"]["warn_after"] == {"count": 750, "period": "minute"}
+    (test,) = invoices["data_tests"]
+    assert test["sync_batch_latency_within_slo"]["arguments"]["slo_minutes"] == 1500
+
+
+def test_a_registry_that_cannot_generate_names_file_and_line(generated: Path) -> None:
+    domains = generated / "registry" / "domains.yml"
+    domains.write_text(domains.read_text().replace(
+        "    key: {order_id: {classification: internal}}\n", ""))
+    with pytest.raises(InputError, match=r"domains\.yml:\d+: domain 'order' has landing tables"
+                       r" but no `key`"):
+        render(generated / "registry", generated)

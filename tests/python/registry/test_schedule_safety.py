@@ -66,7 +66,10 @@ MALICIOUS = {
                 "domains.yml"),
     "cadence_newline": ('cadence: "*/15 * * * *"', 'cadence: "*/15 * * * *\\ntouch {marker}"',
                         "domains.yml"),
-    "dbt_node": ("source.syncgov.crm.accounts", "source.syncgov.crm.accounts$(touch {marker})",
+    # a declared dbt node (landing flows derive theirs from the validated `landing` block)
+    "dbt_node": ("      - model.syncgov.exp_helpdesk__customers",
+                 "      - source.syncgov.crm.accounts$(touch {marker})\n"
+                 "      - model.syncgov.exp_helpdesk__customers",
                  "flows.yml"),
 }
 

@@ -21,6 +21,7 @@ from governance.control_tables import ControlSnapshot, Health
 from governance.export_verdicts import ExportVerdict, export_verdicts
 from governance.owners import domain_owners
 from governance.registry import RegistryFile
+from governance.registry.model import model_of
 
 Registry = dict[str, RegistryFile]
 STATUSES = ("current", "partial", "delayed", "failed", "unknown")
@@ -98,15 +99,14 @@ class StatusBoard:
 
 
 def paging_tiers(registry: Registry) -> tuple[str, ...]:
-    policy = registry["policy"].data["policy"]
-    return tuple(policy.get("paging_tiers", DEFAULT_PAGING_TIERS))
+    return tuple(model_of(registry).policy.get("paging_tiers", DEFAULT_PAGING_TIERS))
 
 
 def status_board(snapshot: ControlSnapshot, registry: Registry) -> StatusBoard:
     """Combine the control tables with the registry (owners, tiers, exports)."""
     tiers = paging_tiers(registry)
     exports = export_verdicts(registry, snapshot.export_log)
-    declared = registry["domains"].data["domains"]
+    declared = model_of(registry).domains
     by_domain: dict[str, Health] = {h.domain: h for h in snapshot.health if h.level == "domain"}
     flows: dict[str, list[FlowStatus]] = {}
     for h in snapshot.health:
@@ -116,9 +116,9 @@ def status_board(snapshot: ControlSnapshot, registry: Registry) -> StatusBoard:
     domains = []
     for name in names:
         health = by_domain.get(name)
-        spec = declared.get(name, {})
+        spec = declared.get(name)
         owners = domain_owners(registry, name)
-        criticality = spec.get("criticality") or (health.criticality if health else None)
+        criticality = spec.criticality if spec else (health.criticality if health else None)
         status = health.status if health else "unknown"
         domains.append(DomainStatus(
             domain=name,
@@ -127,7 +127,7 @@ def status_board(snapshot: ControlSnapshot, registry: Registry) -> StatusBoard:
             reason=health.reason if health else
             f"{name}: not in control.sync_health (run `dbt build` after changing the registry)",
             pages=criticality in tiers and status in PAGING_STATUSES,
-            slo_minutes=spec.get("slo_minutes") or (health.slo_minutes if health else None),
+            slo_minutes=spec.slo_minutes if spec else (health.slo_minutes if health else None),
             staleness_minutes=health.staleness_minutes if health else None,
             last_success_at=health.last_success_at if health else None,
             latency_p95_minutes=health.latency_p95_minutes if health else None,

@@ -12,6 +12,7 @@ from governance.contracts import odcs
 from governance.control_tables import NO_WAREHOUSE_HINT, connect
 from governance.errors import InputError
 from governance.registry import RegistryFile
+from governance.registry.model import model_of
 
 Registry = dict[str, RegistryFile]
 FORMATS = ("odcs",)
@@ -45,7 +46,7 @@ def write_contracts(registry: Registry, warehouse: Path, manifest: dict | None, 
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown contract format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    names = list(registry["domains"].data["domains"])
+    names = list(model_of(registry).domains)
     columns = state_columns(warehouse, names)
     documents = {name: odcs.contract(registry, name, columns[name], manifest) for name in names}
     for document in documents.values():

@@ -219,3 +219,14 @@ def test_a_state_model_without_a_snapshot(project_dir: Path, manifest) -> None:
     findings = [f for f in lint(project_dir / "registry", today=TODAY, manifest=broken)
                 if not _pending(f)]
     assert [(f.rule_id, f.path.name) for f in findings] == [("SG609", "order_state.sql")]
+
+
+def test_freshness_tighter_than_the_slo_disagrees_too(project_dir: Path, manifest) -> None:
+    broken = copy.deepcopy(manifest)
+    freshness = broken["sources"]["source.syncgov.crm.accounts"]["freshness"]
+    freshness["error_after"] = {"count": 30, "period": "minute"}
+    findings = [f for f in lint(project_dir / "registry", today=TODAY, manifest=broken)
+                if not _pending(f)]
+    assert [f.rule_id for f in findings] == ["SG602"]
+    assert "errors after 30 min, tighter than the 60-min SLO of domain customer" in (
+        findings[0].message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,18 @@ def test_the_demo_registry_declares_exactly_the_tuned_tables() -> None:
     tables = tables_for(load_model(Path(__file__).resolve().parents[3] / "registry"))
     assert [t.name for t in tables] == [t.name for t in LANDING_TABLES]
     assert all(a is b for a, b in zip(tables, LANDING_TABLES, strict=True))
+
+
+def test_a_table_declared_differently_gets_values_from_its_declaration(tmp_path: Path) -> None:
+    """When the registry's enum of a tuned table changes, its values follow the registry."""
+    registry = tmp_path / "registry"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "registry", registry)
+    domains = registry / "domains.yml"
+    domains.write_text(domains.read_text().replace(
+        "enum: [enterprise, mid_market, smb]", "enum: [enterprise, smb, micro]"))
+    tables = {t.name: t for t in tables_for(load_model(registry))}
+    crm = tables["crm__accounts"]
+    assert crm not in LANDING_TABLES
+    assert crm.enums["segment"] == ("enterprise", "smb", "micro")
+    assert "'micro'" in crm.payload["segment"]
+    assert tables["erp__customers"] in LANDING_TABLES

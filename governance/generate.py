@@ -226,7 +226,8 @@ def _catalogue_entry(model: RegistryModel, table: LandingTable) -> dict:
     domain = _domain_of(model, table)
     entry = {"system": table.system, "entity": table.table, "domain": domain.name,
              "key": domain.key_column, "key_column": table.landed(domain.key[0].name),
-             "state": table.state_model}
+             "state": table.state_model,
+             "columns": [table.landed(c) for c in (*(k.name for k in domain.key), *table.fields)]}
     if len(domain.key) > 1:
         entry["key_expr"] = " || ':' || ".join(table.landed(k.name) for k in domain.key)
     if not table.extract:
@@ -239,8 +240,9 @@ def _catalogue(model: RegistryModel, _project: Path) -> str:
              "{#- Every landing table once: the control layer (quarantine, reconciliation,",
              "    dispositions, drift, health) iterates over this list. key: the staged business",
              "    key; key_column: the landed column that carries it; state: the per-source state",
-             "    model; key_expr: how a composite key is built; extract: false when the source",
-             "    sends no full extracts. -#}",
+             "    model; columns: the landed key and payload columns the registry declares;",
+             "    key_expr: how a composite key is built; extract: false when the source sends no",
+             "    full extracts. -#}",
              "{% macro sync_landing_tables() %}",
              "{{ return(["]
     lines += [f"    {json.dumps(_catalogue_entry(model, t))}," for t in model.landing_tables]

@@ -29,6 +29,15 @@
 {%- set landing_table = source_name ~ '__' ~ table_name -%}
 {%- set tolerance = var('sync_future_tolerance_minutes') | int -%}
 {%- set progress = syncgov.staged_batches_relation() -%}
+{#- A declared column the landing table lacks (a removed column: sync_schema_drift) stages
+    nothing from the table until it is back or the registry changes: its batches stay pending
+    in stg__staged_batches, so no event is lost or staged without a field; a column landed as
+    another type than text is read as text. -#}
+{%- set landed_names = columns | map(attribute=0) | list -%}
+{%- set exprs = syncgov.landing_column_exprs(source(source_name, table_name), landed_names) -%}
+{%- set found = syncgov.landing_columns(source(source_name, table_name)) -%}
+{%- set missing = [] -%}
+{%- for name in landed_names if found and name | lower not in found -%}{%- do missing.append(name) -%}{%- endfor -%}
 {{ config(unique_key='_event_id') }}
 
 with clock as (
@@ -93,7 +102,7 @@ landed as (
 
     select
         {%- for col in columns %}
-        {{ col[0] }},
+        {{ exprs[col[0]] }} as {{ col[0] }},
         {%- endfor %}
         _event_id,
         _source_system,
@@ -121,6 +130,10 @@ first_delivery as (
 
     select *
     from landed
+    {%- if missing %}
+    -- declared column(s) {{ missing | join(', ') }} missing from the landing table: stage nothing
+    where 1 = 0
+    {%- endif %}
     qualify row_number() over (
         partition by _event_key
         order by {{ syncgov.delivery_order() }}

@@ -51,18 +51,78 @@
 
 
 {#-
-    A hash of what one delivery says: every landed column besides the sync metadata (sorted by
-    lower-case name, so neither declaration order nor the engine's identifier case matters),
-    the op and the raw event time, null spelled '∅'.
-    Two deliveries of one event id with different hashes are a conflicting redelivery.
+    A hash of what one delivery says: the landed key and payload columns the registry declares
+    for the table (the catalogue's `columns`; every landed column besides the sync metadata
+    for a table it does not list), sorted by lower-case name so neither declaration order nor
+    the engine's identifier case matters, then the op and the raw event time, null spelled '∅'.
+    Two deliveries of one event id with different hashes are a conflicting redelivery; a
+    column the loader adds later changes no hash. While a declared column is missing from the
+    landing table (schema drift), what a delivery said cannot be told any more: the hash is
+    null, staging stages nothing from the table (stage_events) and the dispositions match the
+    staged delivery by load time and batch alone.
 -#}
 {% macro payload_hash(landing_relation) -%}
+    {%- set declared = syncgov.declared_landing_columns(landing_relation) -%}
+    {%- set names = (declared | map('lower') | sort) if declared is not none
+        else syncgov.landed_payload_columns(landing_relation) -%}
+    {%- set found = syncgov.landing_columns(landing_relation) -%}
+    {%- if found and names | reject('in', found) | list -%}
+        {{ return('cast(null as ' ~ dbt.type_string() ~ ')') }}
+    {%- endif -%}
+    {%- set exprs = syncgov.landing_column_exprs(landing_relation, names) -%}
     {%- set parts = [] -%}
-    {%- for col in syncgov.landed_payload_columns(landing_relation) + ['_op', '_source_event_at'] -%}
-        {%- do parts.append("coalesce(" ~ col ~ ", '∅')") -%}
+    {%- for col in names + ['_op', '_source_event_at'] -%}
+        {%- do parts.append("coalesce(" ~ exprs.get(col, col) ~ ", '∅')") -%}
         {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+
+{#- The landed columns the catalogue declares for a landing relation, or none when it is not in
+    the catalogue (matched on the relation's identifier, `<system>__<entity>`). -#}
+{% macro declared_landing_columns(landing_relation) -%}
+    {%- set name = landing_relation.identifier | lower -%}
+    {%- for t in sync_landing_tables() -%}
+        {%- if (t.system ~ '__' ~ t.entity) == name and t.columns is defined -%}
+            {{ return(t.columns) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
+{#- The landing relation's columns: lower-case name -> dbt Column ({} at parse time). -#}
+{% macro landing_columns(landing_relation) -%}
+    {%- set found = {} -%}
+    {%- if execute -%}
+        {%- for col in adapter.get_columns_in_relation(landing_relation) -%}
+            {%- do found.update({col.name | lower: col}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+
+{#- How to read each of `names` from a landing relation as text: the column itself; a column
+    landed with another type (a retyped column) cast to text; a declared column that is
+    missing, null. At parse time every column reads as itself. -#}
+{% macro landing_column_exprs(landing_relation, names) -%}
+    {%- set found = syncgov.landing_columns(landing_relation) -%}
+    {%- set exprs = {} -%}
+    {%- for name in names -%}
+        {%- set col = found.get(name | lower) -%}
+        {%- if not found -%}
+            {%- do exprs.update({name: name}) -%}
+        {%- elif col is none -%}
+            {%- do exprs.update({name: 'cast(null as ' ~ dbt.type_string() ~ ')'}) -%}
+        {%- elif not col.is_string() -%}
+            {%- do exprs.update({name: 'cast(' ~ name ~ ' as ' ~ dbt.type_string() ~ ')'}) -%}
+        {%- else -%}
+            {%- do exprs.update({name: name}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(exprs) }}
 {%- endmacro %}
 
 

@@ -3,21 +3,22 @@
 {#- Every landing table once: the control layer (quarantine, reconciliation,
     dispositions, drift, health) iterates over this list. key: the staged business
     key; key_column: the landed column that carries it; state: the per-source state
-    model; key_expr: how a composite key is built; extract: false when the source
-    sends no full extracts. -#}
+    model; columns: the landed key and payload columns the registry declares;
+    key_expr: how a composite key is built; extract: false when the source sends no
+    full extracts. -#}
 {% macro sync_landing_tables() %}
 {{ return([
-    {"system": "crm", "entity": "accounts", "domain": "customer", "key": "customer_id", "key_column": "account_id", "state": "state_crm__accounts"},
-    {"system": "erp", "entity": "customers", "domain": "customer", "key": "customer_id", "key_column": "customer_id", "state": "state_erp__customers"},
-    {"system": "helpdesk", "entity": "contacts", "domain": "customer", "key": "customer_id", "key_column": "customer_id", "state": "state_helpdesk__contacts"},
-    {"system": "erp", "entity": "products", "domain": "product", "key": "sku", "key_column": "sku", "state": "state_erp__products"},
-    {"system": "erp", "entity": "suppliers", "domain": "supplier", "key": "supplier_id", "key_column": "supplier_id", "state": "state_erp__suppliers"},
-    {"system": "erp", "entity": "invoices", "domain": "invoice", "key": "invoice_id", "key_column": "invoice_id", "state": "state_erp__invoices"},
-    {"system": "pim", "entity": "products", "domain": "product", "key": "sku", "key_column": "sku", "state": "state_pim__products"},
-    {"system": "wms", "entity": "inventory_movements", "domain": "inventory", "key": "inventory_id", "key_column": "sku", "state": "state_wms__inventory_movements", "key_expr": "sku || ':' || site_id"},
-    {"system": "oms", "entity": "orders", "domain": "order", "key": "order_id", "key_column": "order_id", "state": "state_oms__orders"},
-    {"system": "oms", "entity": "order_status_events", "domain": "order", "key": "order_id", "key_column": "order_id", "state": "state_oms__order_status_events", "extract": false},
-    {"system": "srm", "entity": "supplier_risk", "domain": "supplier", "key": "supplier_id", "key_column": "supplier_id", "state": "state_srm__supplier_risk"},
+    {"system": "crm", "entity": "accounts", "domain": "customer", "key": "customer_id", "key_column": "account_id", "state": "state_crm__accounts", "columns": ["account_id", "account_name", "email", "phone", "country", "segment"]},
+    {"system": "erp", "entity": "customers", "domain": "customer", "key": "customer_id", "key_column": "customer_id", "state": "state_erp__customers", "columns": ["customer_id", "credit_status", "credit_limit", "payment_terms", "billing_country", "email"]},
+    {"system": "helpdesk", "entity": "contacts", "domain": "customer", "key": "customer_id", "key_column": "customer_id", "state": "state_helpdesk__contacts", "columns": ["customer_id", "phone", "preferred_channel"]},
+    {"system": "erp", "entity": "products", "domain": "product", "key": "sku", "key_column": "sku", "state": "state_erp__products", "columns": ["sku", "list_price", "currency", "product_name"]},
+    {"system": "erp", "entity": "suppliers", "domain": "supplier", "key": "supplier_id", "key_column": "supplier_id", "state": "state_erp__suppliers", "columns": ["supplier_id", "supplier_name", "country", "payment_terms"]},
+    {"system": "erp", "entity": "invoices", "domain": "invoice", "key": "invoice_id", "key_column": "invoice_id", "state": "state_erp__invoices", "columns": ["invoice_id", "customer_id", "order_id", "invoice_status", "amount", "currency", "due_date"]},
+    {"system": "pim", "entity": "products", "domain": "product", "key": "sku", "key_column": "sku", "state": "state_pim__products", "columns": ["sku", "product_name", "category", "lifecycle_status"]},
+    {"system": "wms", "entity": "inventory_movements", "domain": "inventory", "key": "inventory_id", "key_column": "sku", "state": "state_wms__inventory_movements", "columns": ["sku", "site_id", "movement_type", "movement_qty", "quantity_on_hand"], "key_expr": "sku || ':' || site_id"},
+    {"system": "oms", "entity": "orders", "domain": "order", "key": "order_id", "key_column": "order_id", "state": "state_oms__orders", "columns": ["order_id", "customer_id", "order_status", "order_total", "currency", "ordered_at"]},
+    {"system": "oms", "entity": "order_status_events", "domain": "order", "key": "order_id", "key_column": "order_id", "state": "state_oms__order_status_events", "columns": ["order_id", "order_status", "status_reason"], "extract": false},
+    {"system": "srm", "entity": "supplier_risk", "domain": "supplier", "key": "supplier_id", "key_column": "supplier_id", "state": "state_srm__supplier_risk", "columns": ["supplier_id", "risk_score", "risk_tier"]},
 ]) }}
 {% endmacro %}
 

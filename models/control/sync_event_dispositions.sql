@@ -20,7 +20,9 @@
 {%- set not_the_staged_delivery -%}
 (
                     staged._event_id is null
-                    or staged._payload_hash <> landed.payload_hash
+                    -- a null landed hash: a declared column is missing (schema drift), so the
+                    -- payload cannot be compared; load time and batch still identify it
+                    or coalesce(staged._payload_hash <> landed.payload_hash, false)
                     or staged._loaded_at is distinct from landed._loaded_at
                     or staged._sync_batch_id is distinct from landed._sync_batch_id
                 )

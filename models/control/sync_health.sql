@@ -11,7 +11,10 @@
                gaps, rows without a batch id), the source redelivered an event id with a
                different payload in the window (a conflicting redelivery), or the latest
                batch's volume is an anomaly (sync_volume_anomalies: on time, but far fewer rows
-               than the flow's baseline)
+               than the flow's baseline), or a declared landing column arrives retyped
+               (sync_schema_drift)
+      failed   also: a declared landing column is missing (staging of the table pauses; its
+               batches stay pending until the column is back)
       current  none of the above
       unknown  no ledger entry at all
 -#}
@@ -218,6 +221,21 @@ drift as (
 
 ),
 
+{# Landing schema drift (sync_schema_drift): removed columns stop staging, retyped ones are read as text. #}
+schema_drift as (
+
+    select
+        landing_table as schema_landing_table,
+        max(case when change = 'removed' then 1 else 0 end) as columns_removed,
+        max(case when change = 'retyped' then 1 else 0 end) as columns_retyped,
+        landing_table || ': landing schema drift, '
+        || {{ dbt.listagg("column_name || ' ' || change", "', '", "order by column_name") }}
+        as schema_reason
+    from {{ ref('sync_schema_drift') }}
+    group by landing_table
+
+),
+
 {# Volume anomalies: the latest judged batch of a flow far off its baseline (volume rule below). #}
 volume as (
 
@@ -286,10 +304,12 @@ flow_status as (
             when last_success_at is null and latest_batch_status is null then 'unknown'
             when latest_batch_status = 'failed' or last_success_at is null then 'failed'
             when lost_events > 0 or unaccounted_batches > 0 then 'failed'
+            when schema_drift.columns_removed = 1 then 'failed'
             when staleness_minutes > slo_minutes then 'delayed'
             when unreconciled_batches > 0 then 'partial'
             when duplicate_conflicts > 0 then 'partial'
             when volume.volume_anomaly is not null then 'partial'
+            when schema_drift.columns_retyped = 1 then 'partial'
             else 'current'
         end as status,
         case
@@ -303,6 +323,8 @@ flow_status as (
                     || ' landed event(s) never reached staging or state, '
                     || cast(unaccounted_batches as {{ dbt.type_string() }})
                     || ' batch(es) not fully accounted for (internal failure)'
+            when schema_drift.columns_removed = 1
+                then schema_drift.schema_reason || ' (staging paused: batches stay pending)'
             when staleness_minutes > slo_minutes
                 then
                     flow || ': last successful batch '
@@ -317,10 +339,12 @@ flow_status as (
                     flow || ': ' || cast(duplicate_conflicts as {{ dbt.type_string() }})
                     || ' event id(s) redelivered with a different payload'
             when volume.volume_anomaly is not null then volume.volume_reason
+            when schema_drift.schema_reason is not null then schema_drift.schema_reason
             else flow || ': within SLO'
         end as reason
     from flow_health
     left join volume on flow_health.flow = volume.volume_landing_table
+    left join schema_drift on flow_health.flow = schema_drift.schema_landing_table
 
 ),
 

@@ -79,7 +79,7 @@ def write_project(root: Path, tables: list[LandingTable]) -> Path:
 
     sources: list[dict] = [
         {"name": "raw", "schema": "raw",
-         "tables": [{"name": r} for t in tables for r in t.raw_tables]},
+         "tables": [{"name": r} for r in dict.fromkeys(r for t in tables for r in t.raw_tables)]},
         {"name": "landing", "schema": "landing", "tables": [{"name": "sync_batches"}]},
     ]
     for t in tables:

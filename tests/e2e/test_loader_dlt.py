@@ -80,7 +80,7 @@ def test_dlt_pipeline_state_equals_the_change_log_and_reconciles_on_dlt_row_coun
 
     counted = wh.reconciliation(tables[0])
     assert len(counted) == 3
-    assert {v for v in counted.values()} == {("reconciled", 3, 3)}
+    assert set(counted.values()) == {("reconciled", 3, 3)}
     uncounted = wh.reconciliation(tables[1])
     assert len(uncounted) == 3
     assert {s for s, *_ in uncounted.values()} == {"unverifiable"}

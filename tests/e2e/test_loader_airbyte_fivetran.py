@@ -1,8 +1,9 @@
-"""Airbyte (destinations v2) and Fivetran landing shapes, rendered from one source change log
-with the tools' documented system columns, through their adapters: state equals the change
-log's outcome over two syncs; deletes are tombstones where the tool carries them (Airbyte CDC,
-Fivetran history and soft-delete modes; not an Airbyte cursor sync); no batch is `reconciled`,
-since neither tool writes what it sent into the destination."""
+"""Airbyte (destinations v2), Fivetran and Debezium-through-the-Snowflake-Kafka-connector landing
+shapes, rendered from one source change log with the tools' documented column names, through
+their adapters: state equals the change log's outcome over two syncs; deletes are tombstones
+where the tool carries them (Airbyte CDC, Fivetran history and soft-delete modes, Debezium; not
+an Airbyte cursor sync); no batch is `reconciled`, since none of these writes what it sent into
+the destination (Debezium without its transaction topic)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,27 @@ def _land(con, synced_upto: int, sync_id: int, synced_at: dt.datetime, previous:
             con.execute("insert into raw.airbyte_final values (?, ?, ?, ?, ?, ?, ?, 0)",
                         [key, name, tier, _ts(at), str(uuid.uuid4()), synced_at,
                          json.dumps({"sync_id": sync_id, "changes": []})])
+    # Debezium through the Snowflake Kafka connector: RECORD_METADATA / RECORD_CONTENT, one
+    # source transaction per change, a Kafka tombstone after each delete, and the first sync's
+    # last record delivered again (same offset) by the connector
+    push_ms = int(synced_at.timestamp() * 1000)
+    for i in range(first, synced_upto):
+        key, name, tier, at, op = CHANGES[i]
+        seen = any(c[0] == key for c in CHANGES[:i])
+        row = {"account_id": key, "name": name, "tier": tier}
+        content = {"before": {"account_id": key, "name": None, "tier": None} if op == "delete" else None,
+                   "after": None if op == "delete" else row,
+                   "op": "d" if op == "delete" else ("u" if seen else "c"),
+                   "source": {"connector": "postgresql", "schema": "public", "table": "accounts",
+                              "ts_ms": int(_ts(at).timestamp() * 1000), "txId": 500 + i, "lsn": 1000 + i},
+                   "ts_ms": push_ms}
+        records = [content, None] if op == "delete" else [content]
+        for n, record in enumerate(records):
+            offset = 2 * i + n
+            meta = {"topic": "crm.public.accounts", "partition": 0, "offset": offset,
+                    "CreateTime": push_ms, "SnowflakeConnectorPushTime": push_ms}
+            con.execute("insert into raw.debezium_snowflake values (?, ?)",
+                        [json.dumps(meta), None if record is None else json.dumps(record)])
     # Fivetran, both modes: the table as Fivetran leaves it after this sync
     con.execute("delete from raw.fivetran_history")
     con.execute("delete from raw.fivetran_soft")
@@ -107,6 +129,7 @@ TABLES = {
     "airbyte_cursor": _table("airbyte_cursor", "airbyte_final", "airbyte", ", table='final', cursor='updated_at'"),
     "fivetran_history": _table("fivetran_history", "fivetran_history", "fivetran", ", mode='history'"),
     "fivetran_soft": _table("fivetran_soft", "fivetran_soft", "fivetran", ", mode='soft_delete'"),
+    "debezium_snowflake": _table("debezium_snowflake", "debezium_snowflake", "debezium", ", shape='snowflake_kafka'"),
 }
 
 
@@ -125,6 +148,7 @@ def _create_raw(wh: LoaderWarehouse) -> None:
                     " _fivetran_synced timestamptz)")
         con.execute("create table raw.fivetran_soft (account_id varchar, name varchar, tier bigint,"
                     " _fivetran_deleted boolean, _fivetran_synced timestamptz)")
+        con.execute("create table raw.debezium_snowflake (record_metadata json, record_content json)")
     finally:
         con.close()
 
@@ -150,4 +174,5 @@ def test_airbyte_and_fivetran_state_equals_the_change_log(tmp_path):
             assert statuses == {"unverifiable"}, (name, statuses)
     assert _oracle(len(CHANGES))[1] == {"a2"}
     # the re-extracted change is one event, staged once
-    assert wh.query("select count(*), count(distinct _event_id) from landing.crm__airbyte_cdc") == [(11, 10)]
+    for name in ("airbyte_cdc", "debezium_snowflake"):
+        assert wh.query(f"select count(*), count(distinct _event_id) from landing.crm__{name}") == [(11, 10)], name

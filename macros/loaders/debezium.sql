@@ -111,7 +111,7 @@ select * from final
     (`unverifiable`). Debezium sends no checksum.
 -#}
 {% macro debezium_ledger(relation, source_system, landing_table, key, columns, data_collection=none,
-                         transactions=none, shape='kafka_connect', schemas_enable=false,
+                         transactions=none, shape='kafka_connect', schemas_enable=false, event_id='kafka_offset',
                          value_column='record_value', topic_column='kafka_topic',
                          partition_column='kafka_partition', offset_column='kafka_offset',
                          loaded_at_column='kafka_timestamp') %}
@@ -119,7 +119,7 @@ select * from final
     {{ exceptions.raise_compiler_error("debezium_ledger: with transactions, data_collection must be the table's schema.table as Debezium names it, got " ~ (data_collection | string)) }}
 {%- endif -%}
 {%- set events = syncgov.debezium_events(relation, source_system, key, columns, shape=shape, schemas_enable=schemas_enable,
-        value_column=value_column, topic_column=topic_column, partition_column=partition_column,
+        event_id=event_id, value_column=value_column, topic_column=topic_column, partition_column=partition_column,
         offset_column=offset_column, loaded_at_column=loaded_at_column) -%}
 {%- set envelope = 'payload.' if schemas_enable else '' -%}
 {%- if shape == 'snowflake_kafka' -%}

@@ -129,7 +129,8 @@ TABLES = {
     "airbyte_cursor": _table("airbyte_cursor", "airbyte_final", "airbyte", ", table='final', cursor='updated_at'"),
     "fivetran_history": _table("fivetran_history", "fivetran_history", "fivetran", ", mode='history'"),
     "fivetran_soft": _table("fivetran_soft", "fivetran_soft", "fivetran", ", mode='soft_delete'"),
-    "debezium_snowflake": _table("debezium_snowflake", "debezium_snowflake", "debezium", ", shape='snowflake_kafka'"),
+    "debezium_snowflake": _table("debezium_snowflake", "debezium_snowflake", "debezium",
+                                 ", shape='snowflake_kafka', event_id='source_position'"),
 }
 
 

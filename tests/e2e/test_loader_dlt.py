@@ -5,6 +5,7 @@ own normalize step reports — or are `unverifiable` without them."""
 from __future__ import annotations
 
 import dlt
+import duckdb
 import pytest
 
 from tests.e2e.loader_harness import LandingTable, project_warehouse
@@ -86,3 +87,17 @@ def test_dlt_pipeline_state_equals_the_change_log_and_reconciles_on_dlt_row_coun
     assert {s for s, *_ in uncounted.values()} == {"unverifiable"}
     # load 3 re-sent a change of load 2: one event, delivered twice
     assert wh.query("select count(*), count(distinct _event_id) from landing.srm__suppliers") == [(9, 8)]
+
+    # rows of a load dlt has not recorded as completed have not landed yet
+    con = duckdb.connect(str(wh.path))
+    try:
+        con.execute("insert into raw.suppliers (supplier_id, name, rating, updated_at, deleted, _dlt_load_id, _dlt_id)"
+                    " values ('s9', 'Zed', 1, '2026-11-04T00:00:00Z', false, '1999999999.6', 'x')")
+        assert con.execute("select count(*) from landing.srm__suppliers").fetchone() == (9,)
+        con.execute("insert into raw._dlt_loads (load_id, schema_name, status, inserted_at)"
+                    " values ('1999999999.6', 'srm', 1, now())")
+        assert con.execute("select count(*) from landing.srm__suppliers").fetchone() == (9,)
+        con.execute("update raw._dlt_loads set status = 0 where load_id = '1999999999.6'")
+        assert con.execute("select count(*) from landing.srm__suppliers").fetchone() == (10,)
+    finally:
+        con.close()

@@ -62,13 +62,13 @@ def _land(con, synced_upto: int, sync_id: int, synced_at: dt.datetime, previous:
         key, name, tier, at, op = CHANGES[i]
         data = {"account_id": key, "name": name, "tier": tier, "_ab_cdc_lsn": 1000 + i,
                 "_ab_cdc_updated_at": at + "Z", "_ab_cdc_deleted_at": at + "Z" if op == "delete" else None}
-        con.execute("insert into raw.airbyte_raw values (?, ?, ?, ?, ?, 0)",
+        con.execute("insert into raw.airbyte_cdc values (?, ?, ?, ?, ?, 0)",
                     [str(uuid.uuid4()), synced_at, synced_at, json.dumps(data),
                      json.dumps({"sync_id": sync_id, "changes": []})])
     # Airbyte final table of an incremental append sync on the cursor `updated_at`: no deletes
     for key, name, tier, at, op in CHANGES[previous:synced_upto]:
         if op == "upsert":
-            con.execute("insert into raw.airbyte_final values (?, ?, ?, ?, ?, ?, ?, 0)",
+            con.execute("insert into raw.airbyte_cursor values (?, ?, ?, ?, ?, ?, ?, 0)",
                         [key, name, tier, _ts(at), str(uuid.uuid4()), synced_at,
                          json.dumps({"sync_id": sync_id, "changes": []})])
     # Debezium through the Snowflake Kafka connector: RECORD_METADATA / RECORD_CONTENT, one
@@ -115,22 +115,24 @@ def _land(con, synced_upto: int, sync_id: int, synced_at: dt.datetime, previous:
                     [key, CHANGES[shown][1], CHANGES[shown][2], CHANGES[last][4] == "delete", written[last]])
 
 
-def _table(entity: str, raw: str, adapter: str, options: str) -> LandingTable:
-    source = f"source('raw', '{raw}')"
+def _table(entity: str, kind: str, options: str) -> LandingTable:
+    """Through the generic entry points the registry's generated views call."""
+    source = f"source('raw', '{entity}')"
     return LandingTable(
-        "crm", entity, COLUMNS, raw_tables=(raw,),
-        landing=f"{{{{ {adapter}_events({source}, 'crm', ['account_id'], {COLS}{options}) }}}}",
-        ledger=f"{{{{ {adapter}_ledger({source}, 'crm', 'crm__{entity}', ['account_id'], {COLS}{options}) }}}}",
+        "crm", entity, COLUMNS, raw_tables=(entity,),
+        landing=f"{{{{ loader_landing('{kind}', {source}, 'crm', ['account_id'], {COLS}, {options}) }}}}",
+        ledger=(f"{{{{ loader_ledger('{kind}', {source}, 'crm', 'crm__{entity}', ['account_id'], {COLS},"
+                f" {options}) }}}}"),
     )
 
 
 TABLES = {
-    "airbyte_cdc": _table("airbyte_cdc", "airbyte_raw", "airbyte", ", table='raw', cdc=true"),
-    "airbyte_cursor": _table("airbyte_cursor", "airbyte_final", "airbyte", ", table='final', cursor='updated_at'"),
-    "fivetran_history": _table("fivetran_history", "fivetran_history", "fivetran", ", mode='history'"),
-    "fivetran_soft": _table("fivetran_soft", "fivetran_soft", "fivetran", ", mode='soft_delete'"),
-    "debezium_snowflake": _table("debezium_snowflake", "debezium_snowflake", "debezium",
-                                 ", shape='snowflake_kafka', event_id='source_position'"),
+    "airbyte_cdc": _table("airbyte_cdc", "airbyte", "{'table': 'raw', 'cdc': true}"),
+    "airbyte_cursor": _table("airbyte_cursor", "airbyte", "{'table': 'final', 'cursor': 'updated_at'}"),
+    "fivetran_history": _table("fivetran_history", "fivetran", "{'mode': 'history'}"),
+    "fivetran_soft": _table("fivetran_soft", "fivetran", "{'mode': 'soft_delete'}"),
+    "debezium_snowflake": _table("debezium_snowflake", "debezium",
+                                 "{'shape': 'snowflake_kafka', 'event_id': 'source_position'}"),
 }
 
 
@@ -138,10 +140,10 @@ def _create_raw(wh: LoaderWarehouse) -> None:
     con = duckdb.connect(str(wh.path))
     try:
         con.execute("create schema raw")
-        con.execute("create table raw.airbyte_raw (_airbyte_raw_id varchar, _airbyte_extracted_at timestamptz,"
+        con.execute("create table raw.airbyte_cdc (_airbyte_raw_id varchar, _airbyte_extracted_at timestamptz,"
                     " _airbyte_loaded_at timestamptz, _airbyte_data json, _airbyte_meta json,"
                     " _airbyte_generation_id bigint)")
-        con.execute("create table raw.airbyte_final (account_id varchar, name varchar, tier bigint,"
+        con.execute("create table raw.airbyte_cursor (account_id varchar, name varchar, tier bigint,"
                     " updated_at timestamptz, _airbyte_raw_id varchar, _airbyte_extracted_at timestamptz,"
                     " _airbyte_meta json, _airbyte_generation_id bigint)")
         con.execute("create table raw.fivetran_history (account_id varchar, name varchar, tier bigint,"

@@ -31,6 +31,18 @@ CASES = {
         "{{ debezium_events(source('raw', 't'), 'erp', ['id'], ['name']) }}",
         "debezium_events: key column id must also be listed in columns",
     ),
+    "loader_unknown_option": (
+        "{{ loader_landing('fivetran', source('raw', 't'), 'erp', ['id'], ['id'], {'history': true}) }}",
+        "loader fivetran: unknown option history (known: mode, event_at_column)",
+    ),
+    "loader_unknown_kind": (
+        "{{ loader_landing('stitch', source('raw', 't'), 'erp', ['id'], ['id']) }}",
+        "loader kind must be one of debezium, airbyte, fivetran, dlt, got stitch",
+    ),
+    "loader_dlt_without_loads": (
+        "{{ loader_landing('dlt', source('raw', 't'), 'erp', ['id'], ['id'], {'deleted_column': 'd'}) }}",
+        "loader dlt: option loads (the dataset's _dlt_loads) is required",
+    ),
 }
 
 

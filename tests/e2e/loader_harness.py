@@ -4,7 +4,7 @@ staging, state and control models on top, built with the project's own macros.
 
 Until the registry generates the landing views (issue 15), tests declare them here; the models
 above them (stage_events, latest_events_state, stg__staged_batches, sync_reconciliation,
-sync_drift) are the project's own, copied unchanged.
+sync_drift, sync_event_dispositions) are the project's own, copied unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ COPIED_MODELS = (
     "models/staging/stg__staged_batches.sql",
     "models/control/sync_reconciliation.sql",
     "models/control/sync_drift.sql",
+    "models/control/sync_event_dispositions.sql",
 )
 
 
@@ -141,6 +142,15 @@ class LoaderWarehouse(Warehouse):
     def tombstones(self, t: LandingTable) -> set[str]:
         rows = self.query(f"select cast({t.key} as varchar) from state.state_{t.name} where _is_deleted")
         return {r[0] for r in rows}
+
+    def dispositions(self, t: LandingTable) -> dict[str, int]:
+        """How the landed rows were disposed of (applied, superseded, duplicate, … and the
+        errors not_staged / unaccounted: a landed event the warehouse lost)."""
+        rows = self.query(
+            "select disposition, count(*) from control.sync_event_dispositions"
+            f" where landing_table = '{t.name}' group by disposition"
+        )
+        return dict(rows)
 
     def reconciliation(self, t: LandingTable) -> dict[str, tuple]:
         rows = self.query(

@@ -173,6 +173,8 @@ def test_airbyte_and_fivetran_state_equals_the_change_log(tmp_path):
             live, deleted = _oracle(upto, carries_deletes=name != "airbyte_cursor")
             assert wh.state(t) == live, (name, upto)
             assert wh.tombstones(t) == deleted, (name, upto)
+            lost = {d: n for d, n in wh.dispositions(t).items() if d in ("not_staged", "unaccounted")}
+            assert lost == {}, (name, upto)
             statuses = {s for s, *_ in wh.reconciliation(t).values()}
             assert statuses == {"unverifiable"}, (name, statuses)
     assert _oracle(len(CHANGES))[1] == {"a2"}

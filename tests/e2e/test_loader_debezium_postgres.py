@@ -133,6 +133,8 @@ def test_state_equals_the_live_postgres_tables_and_late_changes_show_as_drift(er
         live = _live(con, t)
         assert wh.state(t) == live, t.name
         assert wh.tombstones(t) == ever_inserted[t.entity] - set(live), t.name
+        # every landed change accounted for: applied or superseded, none lost
+        assert set(wh.dispositions(t)) == {"applied", "superseded"}, t.name
     assert wh.tombstones(TABLES[0]) == {"c5"}
     assert wh.tombstones(TABLES[1]) == {"p2"}
 

@@ -78,6 +78,8 @@ def test_dlt_pipeline_state_equals_the_change_log_and_reconciles_on_dlt_row_coun
     for t in tables:
         assert wh.state(t) == live, t.name
         assert wh.tombstones(t) == deleted == {"s3"}, t.name
+        # the re-sent change is a duplicate, the late older change superseded, nothing lost
+        assert wh.dispositions(t) == {"applied": 5, "superseded": 3, "duplicate": 1}, t.name
 
     counted = wh.reconciliation(tables[0])
     assert len(counted) == 3

@@ -5,13 +5,16 @@ replication protocol, turned into Debezium change events (the envelope with `bef
 `event_count` and `data_collections`), and landed as a Kafka Connect sink would land them:
 one row per Kafka record with topic, partition, offset, record timestamp and the JSON value.
 
-What it does not do that Debezium does: an initial snapshot (the tables start empty) and
-Kafka itself (offsets are assigned here, one partition per topic).
+The initial snapshot is read as Debezium reads it: `op` `r` records, one per existing row,
+with `source.snapshot` set and no `transaction` block (snapshot reads belong to no source
+transaction, so they carry no event counts). What it does not do: Kafka itself (offsets are
+assigned here, one partition per topic).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import re
 import select
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 import duckdb
 import psycopg2
 import psycopg2.extras
+import psycopg2.sql
 
 PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 TOPIC_PREFIX = "erp"
@@ -194,6 +198,36 @@ class DebeziumLanding:
         rows.setdefault(topic, []).append(
             (topic, 0, offset, loaded, None if value is None else json.dumps(value)))
 
+    def land_snapshot(self, dsn: str, tables: list[tuple[str, str]]) -> None:
+        """Every row of `tables` ((schema, table) pairs) as it is now, as snapshot reads."""
+        rows: dict[str, list] = {}
+        loaded = dt.datetime.now(dt.UTC)
+        con = psycopg2.connect(dsn)
+        try:
+            cur = con.cursor()
+            cur.execute("set transaction isolation level repeatable read")
+            cur.execute("select txid_current(), pg_current_wal_lsn() - '0/0'::pg_lsn,"
+                        " (extract(epoch from now()) * 1000000)::bigint")
+            xid, lsn, now_us = cur.fetchone()
+            for schema, table in tables:
+                cur.execute(psycopg2.sql.SQL("select * from {}.{}").format(
+                    psycopg2.sql.Identifier(schema), psycopg2.sql.Identifier(table)))
+                names = [d.name for d in cur.description]
+                for values in cur.fetchall():
+                    after = {n: str(v) if isinstance(v, decimal.Decimal) else v
+                             for n, v in zip(names, values, strict=True)}
+                    envelope = {
+                        "before": None, "after": after, "op": "r", "ts_ms": now_us // 1000, "transaction": None,
+                        "source": {"version": "2.7.0.Final", "connector": "postgresql", "name": TOPIC_PREFIX,
+                                   "ts_ms": now_us // 1000, "ts_us": now_us, "snapshot": "true", "db": "postgres",
+                                   "schema": schema, "table": table, "txId": xid, "lsn": int(lsn), "xmin": None},
+                    }
+                    self._record(rows, f"{TOPIC_PREFIX}.{schema}.{table}", envelope, loaded)
+            con.rollback()
+        finally:
+            con.close()
+        self._write(rows)
+
     def land(self, transactions: list[Transaction], tombstones: bool = True) -> None:
         rows: dict[str, list] = {}
         loaded = dt.datetime.now(dt.UTC)
@@ -229,6 +263,9 @@ class DebeziumLanding:
                 "status": "END", "id": tx_id, "ts_ms": ts_ms, "event_count": len(tx.changes),
                 "data_collections": [{"data_collection": c, "event_count": n}
                                      for c, n in per_collection.items()]}, loaded)
+        self._write(rows)
+
+    def _write(self, rows: dict[str, list]) -> None:
         con = duckdb.connect(self.path)
         try:
             con.execute("create schema if not exists raw")

@@ -84,7 +84,9 @@ def erp():
              "create table customers (customer_id text primary key, name text,"
              " credit_limit numeric(12, 2), status text)",
              "create table products (sku text primary key, title text, stock integer)",
-             "create publication syncgov_cdc for table customers, products")
+             "create publication syncgov_cdc for table customers, products",
+             # rows from before the connector: its initial snapshot reads them
+             "insert into customers values ('c0', 'Old', 5.00, 'good')", "insert into products values ('p0', 'Old', 1)")
         reader = PgoutputReader(pg.dsn())
         try:
             yield pg, con, reader
@@ -95,7 +97,10 @@ def erp():
 
 def test_state_equals_the_live_postgres_tables_and_late_changes_show_as_drift(erp, tmp_path):
     pg, con, reader = erp
-    ever_inserted: dict[str, set[str]] = {"customers": set(), "products": set()}
+    wh = project_warehouse(tmp_path, TABLES)
+    landing = DebeziumLanding(str(wh.path))
+    landing.land_snapshot(pg.dsn(), [("public", "customers"), ("public", "products")])
+    ever_inserted: dict[str, set[str]] = {"customers": {"c0"}, "products": {"p0"}}
 
     _run(con,
          "insert into customers values ('c1', 'Ada', 1000.00, 'good'), ('c2', 'Bo', 200.50, 'good'),"
@@ -123,8 +128,6 @@ def test_state_equals_the_live_postgres_tables_and_late_changes_show_as_drift(er
     ever_inserted["customers"] |= {"c1", "c2", "c3", "c4", "c5", "c6"}
     ever_inserted["products"] |= {"p1", "p2", "p3", "p4"}
 
-    wh = project_warehouse(tmp_path, TABLES)
-    landing = DebeziumLanding(str(wh.path))
     landing.land(reader.drain())
     wh.create_views()
     wh.cycle()
@@ -138,12 +141,17 @@ def test_state_equals_the_live_postgres_tables_and_late_changes_show_as_drift(er
     assert wh.tombstones(TABLES[0]) == {"c5"}
     assert wh.tombstones(TABLES[1]) == {"p2"}
 
-    # customers: every transaction's END record counts what landed; products: no sender counts
+    # customers: every transaction's END record counts what landed, but the snapshot belongs to
+    # no transaction; products: no sender counts at all
     customers = wh.reconciliation(TABLES[0])
+    snapshot = [b for b in customers if not b[0].isdigit()]
+    assert len(snapshot) == 1
+    assert snapshot[0].startswith("txId:")
+    assert customers.pop(snapshot[0]) == ("unverifiable", None, 1)
     assert len(customers) == 5
     assert {status for status, *_ in customers.values()} == {"reconciled"}
     products = wh.reconciliation(TABLES[1])
-    assert len(products) == 4
+    assert len(products) == 5
     assert {status for status, *_ in products.values()} == {"unverifiable"}
 
     assert _drift(wh, con) == set()
@@ -177,4 +185,4 @@ def test_state_equals_the_live_postgres_tables_and_late_changes_show_as_drift(er
     wh.dbt("run", "--select", "sync_reconciliation")
     after = wh.reconciliation(TABLES[0])
     assert after[first] == ("missing_rows", 5, 4)
-    assert {s for b, (s, *_) in after.items() if b != first} == {"reconciled"}
+    assert {s for b, (s, *_) in after.items() if b not in (first, snapshot[0])} == {"reconciled"}

@@ -78,7 +78,11 @@ def _run(pg_con, *statements: str) -> None:
 
 @pytest.fixture
 def erp():
-    with postgres_server({"wal_level": "logical", "max_replication_slots": "4", "max_wal_senders": "4"}) as pg:
+    # the reader sends no status updates while dbt runs between drains (Debezium would, every
+    # few seconds): without wal_sender_timeout=0 the server drops the idle replication stream
+    settings = {"wal_level": "logical", "max_replication_slots": "4", "max_wal_senders": "4",
+                "wal_sender_timeout": "0"}
+    with postgres_server(settings) as pg:
         con = pg.connect()
         _run(con,
              "create table customers (customer_id text primary key, name text,"

@@ -78,6 +78,8 @@ batches as (
         cast(null as {{ dbt.type_int() }}) as missing_sequences,
         case
             when ledger.batch_id is null then 'unannounced'
+            -- a loader that cannot say what it sent (docs/loaders.md): nothing to reconcile against
+            when ledger.rows_sent is null then 'unverifiable'
             when landed.batch_id is null and ledger.rows_sent > 0 then 'batch_missing'
             when coalesce(landed.rows_landed, 0) < ledger.rows_sent then 'missing_rows'
             when coalesce(landed.rows_landed, 0) > ledger.rows_sent then 'extra_rows'

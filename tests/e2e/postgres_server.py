@@ -63,7 +63,8 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
+    """`settings`: extra server settings (`wal_level=logical` for logical replication)."""
     if not (BINDIR / "initdb").exists() or not (BINDIR / "pg_ctl").exists():
         pytest.skip(INSTALL_HINT)
     # Not under pytest's tmp_path: its parents are private to root, and the server runs as
@@ -82,6 +83,10 @@ def postgres_server() -> Iterator[PostgresServer]:
                        check=True, capture_output=True, timeout=120)
         options = (f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off -c synchronous_commit=off"
                    " -c full_page_writes=off")
+        for name, value in (settings or {}).items():
+            if not (name.replace("_", "").isalnum() and str(value).replace("_", "").isalnum()):
+                raise ValueError(f"not a plain server setting: {name}={value}")
+            options += f" -c {name}={value}"
         subprocess.run(_as_postgres([str(BINDIR / "pg_ctl"), "-D", str(datadir), "-o", options,
                                      "-l", str(log), "-w", "-t", "60", "start"]),
                        check=True, capture_output=True, timeout=90)

@@ -232,6 +232,8 @@ def _catalogue_entry(model: RegistryModel, table: LandingTable) -> dict:
         entry["key_expr"] = " || ':' || ".join(table.landed(k.name) for k in domain.key)
     if not table.extract:
         entry["extract"] = False
+    if table.adapted:
+        entry["loader"] = table.loader_kind
     return entry
 
 
@@ -246,7 +248,12 @@ def _catalogue(model: RegistryModel, _project: Path) -> str:
              "{% macro sync_landing_tables() %}",
              "{{ return(["]
     lines += [f"    {json.dumps(_catalogue_entry(model, t))}," for t in model.landing_tables]
+    adapted = any(t.adapted for t in model.landing_tables)
+    ledger = "ref('sync_ledger')" if adapted else "source('landing', 'sync_batches')"
     lines += ["]) }}", "{% endmacro %}", "",
+              "{#- The batch ledger every control reads: landing.sync_batches, or with loader",
+              "    adapters the view sync_ledger that adds their ledgers (docs/loaders.md). -#}",
+              "{% macro sync_ledger() %}", f"{{{{ return({ledger}) }}}}", "{% endmacro %}", "",
               "{#- Every domain with an entity state, and its staged key. -#}",
               "{% macro sync_domains() %}",
               "{{ return({"]
@@ -284,7 +291,9 @@ def _staging_sql(model: RegistryModel, table: LandingTable) -> str:
         parts.append(f"    non_negative=[{', '.join(repr(f) for f in non_negative)}],")
     if len(domain.key) > 1:
         parts.append(f"    derived_key=['{domain.key_name}', \"{domain.key_expression}\"],")
-    return (_sql_header(f"flow {table.flow} (registry/flows.yml)") + "{{ stage_events(\n"
+    depends = (f"-- depends_on: {{{{ ref('{table.landing_view_model}') }}}}\n"
+               if table.adapted else "")
+    return (_sql_header(f"flow {table.flow} (registry/flows.yml)") + depends + "{{ stage_events(\n"
             + "\n".join(parts) + "\n) }}\n")
 
 
@@ -372,8 +381,9 @@ def _sources_yml(model: RegistryModel, system: str) -> str:
             "meta": {"domain": domain.name, "flow": table.flow},
             "config": {
                 # fresh means a completed batch in the loader's ledger, never a half-loaded table
-                "loaded_at_query": "select max(finished_at) from landing.sync_batches where"
-                f" landing_table = '{table.name}' and status = 'success'",
+                "loaded_at_query": "select max(finished_at) from landing."
+                + ("sync_ledger" if table.adapted else "sync_batches")
+                + f" where landing_table = '{table.name}' and status = 'success'",
                 "freshness": {"warn_after": {"count": math.ceil(slo * ratio), "period": "minute"},
                               "error_after": {"count": slo, "period": "minute"}},
             },
@@ -594,6 +604,82 @@ def _export_sql(model: RegistryModel, name: str) -> str:
             "from live\n")
 
 
+# Loader options that name a relation of the tool (`schema.table`): declared as dbt sources
+RELATION_OPTIONS = ("relation", "loads", "row_counts", "transactions")
+
+
+def _loader_source(value: str) -> str:
+    schema, table = value.split(".")
+    return f"source('loader_{schema}', '{table}')"
+
+
+def _loader_sources(model: RegistryModel, _project: Path) -> str:
+    tables: dict[str, list[str]] = {}
+    for table in model.landing_tables:
+        for option in RELATION_OPTIONS:
+            if option in table.loader:
+                schema, name = str(table.loader[option]).split(".")
+                tables.setdefault(schema, [])
+                if name not in tables[schema]:
+                    tables[schema].append(name)
+    return _yaml("the loaders in registry/flows.yml", {"version": 2, "sources": [
+        {"name": f"loader_{schema}", "schema": schema,
+         "description": f"Tables a loader tool writes into {schema} (docs/loaders.md).",
+         "tables": [{"name": n} for n in names]} for schema, names in tables.items()]})
+
+
+def _loader_call(model: RegistryModel, table: LandingTable) -> tuple[str, str, str, str]:
+    """(kind, relation, key, columns, options) of the adapter call, as Jinja literals."""
+    domain = _domain_of(model, table)
+    if "relation" not in table.loader:
+        raise GenerateError(f"{table.where}: loader {table.loader_kind} of flow {table.flow!r}"
+                            " needs `relation` (the tool's table, schema.table)")
+    keys = [table.landed(k.name) for k in domain.key]
+    columns = keys + [table.landed(f) for f in table.fields]
+    options = []
+    for name, value in table.loader.items():
+        if name in ("kind", "relation"):
+            continue
+        if name in RELATION_OPTIONS:
+            options.append(f"'{name}': {_loader_source(str(value))}")
+        elif isinstance(value, bool):
+            options.append(f"'{name}': {'true' if value else 'false'}")
+        else:
+            options.append(f"'{name}': '{value}'")
+    return (_loader_source(str(table.loader["relation"])), repr(keys), repr(columns),
+            "{" + ", ".join(options) + "}")
+
+
+def _landing_view(model: RegistryModel, table: LandingTable) -> str:
+    relation, keys, columns, options = _loader_call(model, table)
+    return (_sql_header(f"flow {table.flow}'s loader (registry/flows.yml)")
+            + f"{{{{ config(materialized='view', schema='landing', alias='{table.name}') }}}}\n\n"
+            + f"{{{{ loader_landing('{table.loader_kind}', {relation}, '{table.system}', {keys},"
+            f" {columns}, {options}) }}}}\n")
+
+
+LEDGER_COLUMNS = ("batch_id", "source_system", "landing_table", "sequence_number", "started_at",
+                  "finished_at", "status", "rows_sent", "event_id_checksum")
+
+
+def _ledger_view(model: RegistryModel, _project: Path) -> str:
+    parts = []
+    select = "select " + ", ".join(LEDGER_COLUMNS)
+    if any(not t.adapted for t in model.landing_tables):
+        parts.append(f"{select} from {{{{ source('landing', 'sync_batches') }}}}")
+    for table in model.landing_tables:
+        if table.adapted:
+            relation, keys, columns, options = _loader_call(model, table)
+            parts.append(f"{select} from (\n{{{{ loader_ledger('{table.loader_kind}', {relation},"
+                         f" '{table.system}', '{table.name}', {keys}, {columns}, {options}) }}}}\n)"
+                         f" as ledger_{table.name}")
+    return (_sql_header("the loaders in registry/flows.yml")
+            + "{#- The batch ledger: the syncgov loader's landing.sync_batches and, per adapted"
+            " landing table, the ledger derived from its tool's metadata. -#}\n"
+            + "{{ config(materialized='view', schema='landing', alias='sync_ledger') }}\n\n"
+            + "\nunion all\n".join(parts) + "\n")
+
+
 def _renderers(model: RegistryModel) -> Iterator[tuple[str, Renderer]]:
     yield "seeds/generated/domain_policies.csv", _domain_policies
     yield "seeds/generated/field_ownership.csv", _field_ownership
@@ -618,6 +704,13 @@ def _renderers(model: RegistryModel) -> Iterator[tuple[str, Renderer]]:
                lambda m, _p, n=name: _entity_sql(m, m.domains[n]))
     yield "models/state/_state__models.yml", _state_yml
     yield "snapshots/_snapshots.yml", _snapshots_yml
+    if any(t.adapted for t in model.landing_tables):
+        yield "models/landing/_loaders__sources.yml", _loader_sources
+        yield "models/landing/sync_ledger.sql", _ledger_view
+        for table in model.landing_tables:
+            if table.adapted:
+                yield (f"models/landing/{table.landing_view_model}.sql",
+                       lambda m, _p, t=table: _landing_view(m, t))
     for name, export in model.exports.items():
         if export.generated_sql:
             yield (f"models/exports/{export.model}.sql",

@@ -159,7 +159,22 @@ class LandingTable:
     columns: Mapping[str, str] = field(default_factory=dict)
     extract: bool = True
     description: str | None = None
+    # `kind` and the tool's options (docs/loaders.md); {} is the syncgov loader
+    loader: Mapping[str, Any] = field(default_factory=dict)
     where: Where | None = None
+
+    @property
+    def loader_kind(self) -> str:
+        return str(self.loader.get("kind", "syncgov"))
+
+    @property
+    def adapted(self) -> bool:
+        """Landed by a tool through an adapter view, not in the contract by the loader itself."""
+        return self.loader_kind != "syncgov"
+
+    @property
+    def landing_view_model(self) -> str:
+        return f"landing_{self.system}__{self.table}"
 
     @property
     def name(self) -> str:
@@ -367,7 +382,7 @@ def _flow(name: str, f: Located, where: Any) -> Flow:
             flow=name, system=f["from"], table=block["table"], domain=f["domain"],
             fields=tuple(block["fields"]), columns=_frozen(block.get("columns") or {}),
             extract=bool(block.get("extract", True)), description=block.get("description"),
-            where=where("landing"))
+            loader=_frozen(block.get("loader") or {}), where=where("landing"))
     nodes = f.get("dbt_nodes")
     return Flow(
         name=name, domain=f["domain"], source=f["from"], target=f["to"],

@@ -420,6 +420,8 @@ def tables_for(model) -> tuple[LandingTable, ...]:  # model: governance.registry
     tuned = {t.name: t for t in LANDING_TABLES}
     out = []
     for lt in model.landing_tables:
+        if lt.adapted:
+            continue  # a tool lands it (docs/loaders.md), not the simulator
         domain = model.domains[lt.domain]
         key_columns = tuple(lt.landed(k.name) for k in domain.key)
         fields = {lt.landed(f): domain.fields[f] for f in lt.fields}

@@ -22,6 +22,12 @@
 ]) }}
 {% endmacro %}
 
+{#- The batch ledger every control reads: landing.sync_batches, or with loader
+    adapters the view sync_ledger that adds their ledgers (docs/loaders.md). -#}
+{% macro sync_ledger() %}
+{{ return(source('landing', 'sync_batches')) }}
+{% endmacro %}
+
 {#- Every domain with an entity state, and its staged key. -#}
 {% macro sync_domains() %}
 {{ return({

@@ -7,7 +7,7 @@
 with last_success as (
 
     select max(finished_at) as finished_at
-    from {{ source('landing', 'sync_batches') }}
+    from {{ sync_ledger() }}
     where landing_table = '{{ landing_table }}' and status = 'success'
 
 )

@@ -59,7 +59,7 @@ ledger as (
         max(case when batches.status = 'success' then batches.finished_at end) as last_success_at,
         max(batches.finished_at) as last_batch_at,
         max(case when batches.status = 'success' then batches.batch_id end) as last_success_batch_id
-    from {{ source('landing', 'sync_batches') }} as batches
+    from {{ sync_ledger() }} as batches
     group by batches.landing_table
 
 ),
@@ -69,7 +69,7 @@ latest_status as (
     select
         landing_table,
         status as latest_batch_status
-    from {{ source('landing', 'sync_batches') }}
+    from {{ sync_ledger() }}
     qualify row_number() over (
         partition by landing_table
         order by finished_at desc, batch_id desc

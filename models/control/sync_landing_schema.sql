@@ -6,6 +6,7 @@
 -#}
 {{ config(materialized='incremental', unique_key=['landing_table', 'column_name', 'data_type']) }}
 
+-- depends_on: {{ ref('stg__staged_batches') }}
 {%- set rows = [] -%}
 {%- if execute -%}
 {%- for t in sync_landing_tables() -%}

@@ -15,7 +15,7 @@ with ledger as (
         status as ledger_status,
         rows_sent,
         event_id_checksum as sent_checksum
-    from {{ source('landing', 'sync_batches') }}
+    from {{ sync_ledger() }}
 
 ),
 

@@ -234,6 +234,8 @@ def _catalogue_entry(model: RegistryModel, table: LandingTable) -> dict:
         entry["extract"] = False
     if table.adapted:
         entry["loader"] = table.loader_kind
+        if table.loader.get("unverifiable") == "accept":
+            entry["unverifiable"] = "accept"
     return entry
 
 
@@ -638,7 +640,7 @@ def _loader_call(model: RegistryModel, table: LandingTable) -> tuple[str, str, s
     columns = keys + [table.landed(f) for f in table.fields]
     options = []
     for name, value in table.loader.items():
-        if name in ("kind", "relation"):
+        if name in ("kind", "relation", "unverifiable"):
             continue
         if name in RELATION_OPTIONS:
             options.append(f"'{name}': {_loader_source(str(value))}")

@@ -19,6 +19,10 @@
       unknown  no ledger entry at all
 -#}
 {%- set window_hours = var('sync_health_window_hours', 24) | int -%}
+{%- set accepting = [] -%}
+{%- for t in sync_landing_tables() if t.unverifiable is defined and t.unverifiable == 'accept' -%}
+    {%- do accepting.append(t.system ~ '__' ~ t.entity) -%}
+{%- endfor -%}
 
 with policies as (
 
@@ -94,6 +98,13 @@ unreconciled as (
     where
         not reconciliation.is_reconciled
         and coalesce(reconciliation.finished_at, clock.evaluated_at) >= clock.window_start
+        {%- if accepting %}
+        -- loaders declared `unverifiable: accept`: a batch they cannot prove is not a gap
+        and not (
+            reconciliation.reconciliation_status = 'unverifiable'
+            and reconciliation.landing_table in ('{{ accepting | join("', '") }}')
+        )
+        {%- endif %}
     group by reconciliation.landing_table
 
 ),

@@ -87,3 +87,42 @@ def test_a_dlt_loaded_domain_is_a_registry_change(tmp_path) -> None:
     assert lost == [(0, 0)]
     status = json.loads(_syncgov(project, "status", "--format", "json", check=False).stdout)
     assert "shipment" in {d["domain"] for d in status["domains"]}
+
+    # without the pipeline's row counts nothing proves what was sent: unverifiable, and by
+    # default (`unverifiable: flag`) the flow is partial ...
+    flows = project / "registry" / "flows.yml"
+    flows.write_text(flows.read_text().replace(
+        ", table_name: shipments, row_counts: raw_tms.load_row_counts}", "}"))
+    _syncgov(project, "generate")
+    _run(project, str(REPO / ".venv" / "bin" / "dbt"), "build")
+    assert _flow(project) == ({"unverifiable"}, "partial")
+    # ... unless the registry accepts what this loader cannot prove
+    flows.write_text(flows.read_text().replace("deleted_column: deleted}",
+                                               "deleted_column: deleted, unverifiable: accept}"))
+    _syncgov(project, "generate")
+    _run(project, str(REPO / ".venv" / "bin" / "dbt"), "build")
+    reconciliation, health = _flow(project)
+    assert reconciliation == {"unverifiable"}
+    assert health == "current", _reason(project)
+
+
+def _flow(project) -> tuple[set[str], str]:
+    con = duckdb.connect(str(project / "wh.duckdb"), read_only=True)
+    try:
+        statuses = {r[0] for r in con.execute(
+            "select reconciliation_status from control.sync_reconciliation"
+            " where landing_table = 'tms__shipments'").fetchall()}
+        (health,) = con.execute("select status from control.sync_health"
+                                " where level = 'flow' and flow = 'tms__shipments'").fetchone()
+    finally:
+        con.close()
+    return statuses, health
+
+
+def _reason(project) -> str:
+    con = duckdb.connect(str(project / "wh.duckdb"), read_only=True)
+    try:
+        return con.execute("select reason from control.sync_health"
+                           " where level = 'flow' and flow = 'tms__shipments'").fetchone()[0]
+    finally:
+        con.close()

@@ -35,6 +35,9 @@ def generate_command(check: bool, registry_dir: Path, project_dir: Path) -> None
     and:
       macros/generated/sync_landing_tables.sql  the landing-table catalogue the control
                                  models iterate over
+      models/landing/*           for a landing table a tool lands (its `loader`): the
+                                 landing view over the tool's table, the ledger view
+                                 sync_ledger, the tool's sources
       models/exports/_exports__contracts.yml   each export model's enforced contract
       models/exports/_exports__exposures.yml   a dbt exposure per export, for lineage
       seeds/generated/*.csv      ownership, classification, policy and landing tables

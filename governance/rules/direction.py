@@ -19,17 +19,17 @@ def flow_into_read_only_system(registry: Registry) -> Iterable[Violation]:
     Fix: point the flow at a system that accepts writes, or set `accepts_writes: true` on the
     target after its owners agree.
     """
-    systems = registry["systems"].data["systems"]
-    for name, flow in registry["flows"].data["flows"].items():
-        target = systems.get(flow["to"])
-        if target is not None and not target["accepts_writes"]:
+    model = model_of(registry)
+    for name, flow in model.flows.items():
+        target = model.systems.get(flow.target)
+        if target is not None and not target.accepts_writes:
             yield Violation("flows", ("flows", name, "to"),
-                            f"flow {name!r} writes into {flow['to']!r}, which accepts no writes")
-    for name, export in registry["exports"].data["exports"].items():
-        target = systems.get(export["target"]["system"])
-        if target is not None and not target["accepts_writes"]:
+                            f"flow {name!r} writes into {flow.target!r}, which accepts no writes")
+    for name, export in model.exports.items():
+        target = model.systems.get(export.target_system)
+        if target is not None and not target.accepts_writes:
             yield Violation("exports", ("exports", name, "target", "system"),
-                            f"export {name!r} writes into {export['target']['system']!r}, which"
+                            f"export {name!r} writes into {export.target_system!r}, which"
                             " accepts no writes")
 
 
@@ -41,16 +41,15 @@ def flow_references_exist(registry: Registry) -> Iterable[Violation]:
     everything that should watch it.
     Fix: correct the id or declare the domain / system.
     """
-    systems = registry["systems"].data["systems"]
-    domains = registry["domains"].data["domains"]
-    for name, flow in registry["flows"].data["flows"].items():
-        if flow["domain"] not in domains:
+    model = model_of(registry)
+    for name, flow in model.flows.items():
+        if flow.domain not in model.domains:
             yield Violation("flows", ("flows", name, "domain"),
-                            f"flow {name!r} names undeclared domain {flow['domain']!r}")
-        for end in ("from", "to"):
-            if flow[end] not in systems:
+                            f"flow {name!r} names undeclared domain {flow.domain!r}")
+        for end, system in (("from", flow.source), ("to", flow.target)):
+            if system not in model.systems:
                 yield Violation("flows", ("flows", name, end),
-                                f"flow {name!r} names undeclared system {flow[end]!r} as `{end}`")
+                                f"flow {name!r} names undeclared system {system!r} as `{end}`")
 
 
 @rule("SG403", Severity.ERROR, "A bidirectional flow's domain resolves conflicts by system of record only")
@@ -61,13 +60,13 @@ def bidirectional_needs_conflict_policy(registry: Registry) -> Iterable[Violatio
     bidirectional sync needs `latest_timestamp`, `workflow_status` or `manual_review`.
     Fix: choose one of those for the domain, or make the flow one-way.
     """
-    domains = registry["domains"].data["domains"]
-    for name, flow in registry["flows"].data["flows"].items():
-        domain = domains.get(flow["domain"])
-        if (flow["direction"] == "bidirectional" and domain is not None
-                and domain["conflict_policy"] == "system_of_record"):
+    model = model_of(registry)
+    for name, flow in model.flows.items():
+        domain = model.domains.get(flow.domain)
+        if (flow.direction == "bidirectional" and domain is not None
+                and domain.conflict_policy == "system_of_record"):
             yield Violation("flows", ("flows", name, "direction"),
-                            f"flow {name!r} is bidirectional but domain {flow['domain']!r} only"
+                            f"flow {name!r} is bidirectional but domain {flow.domain!r} only"
                             " knows its system of record")
 
 
@@ -102,14 +101,14 @@ def field_owner_sends_the_domain(registry: Registry) -> Iterable[Violation]:
     Fix: declare the flow that brings the domain from the owning system, or give the field
     to the system that actually sends it.
     """
+    model = model_of(registry)
     senders: dict[str, set[str]] = {}
-    for flow in registry["flows"].data["flows"].values():
-        senders.setdefault(flow["domain"], set()).add(flow["from"])
-    systems = registry["systems"].data["systems"]
-    for name, domain in registry["domains"].data["domains"].items():
-        for field, spec in domain["fields"].items():
+    for flow in model.flows.values():
+        senders.setdefault(flow.domain, set()).add(flow.source)
+    for name, domain in model.domains.items():
+        for field, spec in domain.fields.items():
             # an undeclared owner is SG501's finding
-            if spec["owner"] in systems and spec["owner"] not in senders.get(name, set()):
+            if spec.owner in model.systems and spec.owner not in senders.get(name, set()):
                 yield Violation("domains", ("domains", name, "fields", field, "owner"),
-                                f"{name}.{field} is owned by {spec['owner']!r}, but no flow of"
-                                f" domain {name!r} comes from {spec['owner']!r}")
+                                f"{name}.{field} is owned by {spec.owner!r}, but no flow of"
+                                f" domain {name!r} comes from {spec.owner!r}")

@@ -57,6 +57,17 @@ def _manifest(project: Path) -> dict:
         for name in ("unique", "not_null"):
             uid, node = _test(model, column, name)
             nodes[uid] = node
+    # the entity state's history, and each landing source's batch-latency test at its SLO
+    nodes["snapshot.syncgov.customer_history"] = {
+        "unique_id": "snapshot.syncgov.customer_history", "name": "customer_history",
+        "resource_type": "snapshot", "fqn": ["syncgov", "customer_history"], "config": {},
+        "depends_on": {"nodes": ["model.syncgov.customer_state"]},
+        "original_file_path": "snapshots/_snapshots.yml"}
+    for source in ("source.syncgov.crm.accounts", "source.syncgov.erp.customers"):
+        uid = f"test.syncgov.sync_batch_latency_within_slo_{source.rsplit('.', 1)[-1]}"
+        nodes[uid] = {"unique_id": uid, "resource_type": "test", "depends_on": {"nodes": [source]},
+                      "test_metadata": {"name": "sync_batch_latency_within_slo",
+                                        "kwargs": {"slo_minutes": 60}}}
     return {
         "metadata": {"project_name": "syncgov"},
         "_project_dir": str(project),
@@ -73,7 +84,8 @@ def _manifest(project: Path) -> dict:
                 "unique_id": "source.syncgov.erp.customers", "source_name": "erp", "name": "customers",
                 "meta": {"domain": "customer"},
                 "loaded_at_query": "select max(finished_at) from landing.sync_batches",
-                "freshness": {"error_after": {"count": 30, "period": "minute"}},
+                "freshness": {"warn_after": {"count": 30, "period": "minute"},
+                              "error_after": {"count": 60, "period": "minute"}},
                 "original_file_path": "models/staging/crm/_crm__sources.yml"},
             "source.syncgov.landing.sync_batches": {
                 "unique_id": "source.syncgov.landing.sync_batches", "source_name": "landing",
@@ -125,7 +137,7 @@ def test_freshness_looser_than_the_slo(project: Path, error_after: dict, minutes
     ((rule, file, line, message),) = _run(project, manifest)
     sources = project / "models/staging/crm/_crm__sources.yml"
     assert (rule, file, line) == ("SG602", "_crm__sources.yml", _line(sources, "- name: accounts"))
-    assert f"errors after {minutes} min, looser than the 60-min SLO of customer" in message
+    assert f"errors after {minutes} min, looser than the 60-min SLO of domain customer" in message
 
 
 def test_freshness_at_the_slo_in_hours_is_fine(project: Path) -> None:
@@ -148,7 +160,9 @@ def test_an_unclaimed_landing_source_and_a_source_without_loaded_at(project: Pat
     manifest["sources"]["source.syncgov.crm.orders"] = orders
     found = [(r[0], r[3]) for r in _run(project, manifest)]
     assert found == [("SG603", "source source.syncgov.crm.orders is not claimed by any flow"),
-                     ("SG604", "source crm.orders has no loaded_at_query or loaded_at_field")]
+                     ("SG604", "source crm.orders has no loaded_at_query or loaded_at_field"),
+                     ("SG607", "source crm.orders has no sync_batch_latency_within_slo test; the"
+                               " SLO of domain customer is 60 min")]
 
 
 def test_the_ledger_is_not_a_landing_source(project: Path) -> None:

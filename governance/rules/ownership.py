@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from governance.findings import Severity
+from governance.registry.model import Team, model_of
 from governance.rules import Registry, Violation, rule
 
 # registry file kind -> the singular used in messages
 OWNED = {"domains": "domain", "systems": "system", "exports": "export"}
 
 
-def _teams(registry: Registry) -> dict:
-    return registry["teams"].data["teams"]
+def _teams(registry: Registry) -> Mapping[str, Team]:
+    return model_of(registry).teams
 
 
-def owners(registry: Registry) -> Iterator[tuple[str, str, dict]]:
-    """(kind, id, owners mapping) of everything that has owners."""
+def owners(registry: Registry) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(kind, id, role -> team) of everything that has owners."""
+    model = model_of(registry)
     for kind in OWNED:
-        for name, item in registry[kind].data[kind].items():
-            yield kind, name, item["owners"]
+        for name, item in getattr(model, kind).items():
+            roles = {"technical": item.owners.technical, "business": item.owners.business}
+            if item.owners.steward is not None:
+                roles["steward"] = item.owners.steward
+            yield kind, name, roles
 
 
 @rule("SG101", Severity.ERROR, "An owner is not a declared team")
@@ -54,7 +59,7 @@ def owner_team_has_the_role(registry: Registry) -> Iterable[Violation]:
             team = teams.get(owned_by.get(role))
             if team is None:
                 continue
-            if not any(f"{role}_owner" in m["roles"] for m in team["members"]):
+            if not any(f"{role}_owner" in m.roles for m in team.members):
                 yield Violation(kind, (kind, name, "owners", role),
                                 f"team {owned_by[role]!r} owns {OWNED[kind]} {name!r} as {role}"
                                 f" owner but has no member with the role {role}_owner")
@@ -69,7 +74,7 @@ def team_has_escalation(registry: Registry) -> Iterable[Violation]:
     Fix: add `escalation: [{contact: ..., within_minutes: ...}]` to the team.
     """
     for name, team in _teams(registry).items():
-        if not team["escalation"]:
+        if not team.escalation:
             yield Violation("teams", ("teams", name, "escalation"),
                             f"team {name!r} has no escalation contact")
 
@@ -84,7 +89,7 @@ def escalation_in_order(registry: Registry) -> Iterable[Violation]:
     Fix: order `escalation` by `within_minutes`, strictly increasing.
     """
     for name, team in _teams(registry).items():
-        path = team["escalation"]
+        path = team.escalation
         for i in range(1, len(path)):
             if path[i]["within_minutes"] <= path[i - 1]["within_minutes"]:
                 yield Violation("teams", ("teams", name, "escalation", i),

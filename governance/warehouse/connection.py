@@ -4,7 +4,9 @@ and audit writers need, with the same Python values back from DuckDB and Snowfla
 from __future__ import annotations
 
 import decimal
+import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -120,7 +122,12 @@ class SnowflakeConnection(_Common):
     engine = "snowflake"
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        import snowflake.connector  # noqa: PLC0415 - heavy, and only Snowflake targets need it
+        # heavy, and only Snowflake targets need it; its vendored requests warns about the
+        # installed urllib3 and its pool logs every retry: the error we raise says it all
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import snowflake.connector  # noqa: PLC0415
+        logging.getLogger("snowflake.connector").setLevel(logging.ERROR)
 
         self._errors = snowflake.connector.errors
         self._con = snowflake.connector.connect(**settings)

@@ -101,3 +101,14 @@ def test_every_command_takes_a_target(command: str) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "--target prod: no such target in profile 'syncgov'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_delivery_on_a_snowflake_target_is_refused_before_connecting() -> None:
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("syncgov")), "run", "--domain", "customer",
+         "--deliver", "--target", "snowflake_emulated"], capture_output=True, text=True,
+        check=False, cwd=PROJECT, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "DBT_PROFILES_DIR": str(PROJECT),
+             "SYNCGOV_FAKESNOW_PORT": "1"})  # nothing listens: connecting would be exit 3
+    assert proc.returncode == 2, proc.stderr
+    assert "--deliver: delivery reads export models through drt's DuckDB source" in proc.stderr

@@ -46,19 +46,21 @@
 {%- endmacro %}
 
 
-{#- The snapshot merge inserts `values (col, …)` unqualified, as Snowflake allows; fakesnow
-    rewrites a MERGE into a join of target and source, where those names are ambiguous. On the
-    emulator alone the inserted values name the source (`DBT_INTERNAL_SOURCE.col`, equally
-    valid Snowflake); the rest of the statement is dbt-snowflake's own. -#}
+{#- The snapshot merge. fakesnow rewrites a MERGE into a join of target and source plus a
+    scratch table in its own catalog, so on the emulator alone (1) the merge runs without
+    dbt-snowflake's explicit `begin; ... commit;` (DuckDB refuses a transaction that writes two
+    attached databases; a single MERGE is atomic anyway) and (2) the inserted values name the
+    source (`DBT_INTERNAL_SOURCE.col`, equally valid Snowflake) because the bare names are
+    ambiguous in that join. Every other target gets dbt-snowflake's statement unchanged. -#}
 {% macro snowflake__snapshot_merge_sql(target, source, insert_cols) -%}
-    {%- set dml = dbt.snowflake__snapshot_merge_sql(target, source, insert_cols) -%}
-    {%- if is_fakesnow() -%}
-        {%- set plain = 'values (' ~ (insert_cols | join(', ')) ~ ')' -%}
-        {%- set qualified = [] -%}
-        {%- for column in insert_cols -%}
-            {%- do qualified.append('DBT_INTERNAL_SOURCE.' ~ column) -%}
-        {%- endfor -%}
-        {%- set dml = dml.replace(plain, 'values (' ~ (qualified | join(', ')) ~ ')') -%}
+    {%- if not is_fakesnow() -%}
+        {{ return(dbt.snowflake__snapshot_merge_sql(target, source, insert_cols)) }}
     {%- endif -%}
-    {{ return(dml) }}
+    {%- set dml = dbt.default__snapshot_merge_sql(target, source, insert_cols) -%}
+    {%- set plain = 'values (' ~ (insert_cols | join(', ')) ~ ')' -%}
+    {%- set qualified = [] -%}
+    {%- for column in insert_cols -%}
+        {%- do qualified.append('DBT_INTERNAL_SOURCE.' ~ column) -%}
+    {%- endfor -%}
+    {{ return(dml.replace(plain, 'values (' ~ (qualified | join(', ')) ~ ')')) }}
 {%- endmacro %}

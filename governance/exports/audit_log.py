@@ -14,6 +14,7 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 
 from governance.warehouse import Connection
+from governance.warehouse.connection import as_connection
 from governance.warehouse.sql import placeholders
 
 TABLE = "audit.sync_export_log"
@@ -78,6 +79,7 @@ class Publication:
 
 def ensure_table(con: Connection) -> None:
     """Create the schema and table when missing; add contract columns an older table lacks."""
+    con = as_connection(con)
     con.execute("create schema if not exists audit")
     ddl = ",\n    ".join(f"{name} {kind}" for name, kind in COLUMNS)
     con.execute(f"create table if not exists {TABLE} (\n    {ddl}\n)")
@@ -89,6 +91,7 @@ def ensure_table(con: Connection) -> None:
 
 def previous_publications(con: Connection, export_ids: Iterable[str],
                           ) -> dict[str, Publication]:
+    con = as_connection(con)
     ids = list(export_ids)
     if not ids:
         return {}
@@ -106,6 +109,7 @@ def previous_publications(con: Connection, export_ids: Iterable[str],
 
 def record(con: Connection, rows: Sequence[LogRow]) -> None:
     """Append the rows a few hundred per statement (a 500-export run is two inserts)."""
+    con = as_connection(con)
     names = ", ".join(name for name, _ in COLUMNS)
     one = "(" + ", ".join("?" for _ in COLUMNS) + ")"
     for start in range(0, len(rows), _ROWS_PER_INSERT):

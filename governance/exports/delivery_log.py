@@ -17,6 +17,7 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 
 from governance.warehouse import Connection
+from governance.warehouse.connection import as_connection
 from governance.warehouse.sql import placeholders
 
 LOG_TABLE = "audit.sync_delivery_log"
@@ -95,6 +96,7 @@ def key_text(key: Iterable[object]) -> str:
 
 def _ensure(con: Connection, table: str,
             columns: tuple[tuple[str, str], ...]) -> None:
+    con = as_connection(con)
     con.execute("create schema if not exists audit")
     ddl = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
     con.execute(f"create table if not exists {table} (\n    {ddl}\n)")
@@ -105,6 +107,7 @@ def _ensure(con: Connection, table: str,
 
 
 def ensure_tables(con: Connection) -> None:
+    con = as_connection(con)
     _ensure(con, LOG_TABLE, LOG_COLUMNS)
     _ensure(con, DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS)
 
@@ -112,6 +115,7 @@ def ensure_tables(con: Connection) -> None:
 def confirmed_watermarks(con: Connection, export_ids: Iterable[str],
                          ) -> dict[str, datetime]:
     """The latest confirmed position of each export that has one (no table: none)."""
+    con = as_connection(con)
     ids = list(export_ids)
     if not ids or not _exists(con, LOG_TABLE):
         return {}
@@ -124,6 +128,7 @@ def confirmed_watermarks(con: Connection, export_ids: Iterable[str],
 
 def pending_dead_letters(con: Connection, export_id: str,
                          ) -> dict[tuple[str, ...], DeadLetter]:
+    con = as_connection(con)
     if not _exists(con, DEAD_LETTER_TABLE):
         return {}
     rows = con.execute(
@@ -141,6 +146,7 @@ def record_attempt(con: Connection, row: DeliveryLogRow,
                    max_attempts: int, owner: str) -> None:
     """Append the attempt, then move dead letters: a rejected key gains an attempt (and turns
     `dead` at `max_attempts`), an accepted key that was pending is `delivered`."""
+    con = as_connection(con)
     names = ", ".join(n for n, _ in LOG_COLUMNS)
     con.execute(f"insert into {LOG_TABLE} ({names}) values ("
                 + ", ".join("?" for _ in LOG_COLUMNS) + ")", list(astuple(row)))
@@ -174,5 +180,6 @@ def record_attempt(con: Connection, row: DeliveryLogRow,
 
 
 def _exists(con: Connection, table: str) -> bool:
+    con = as_connection(con)
     schema, name = table.split(".")
     return con.relation_exists(schema, name)

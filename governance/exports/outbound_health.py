@@ -26,6 +26,7 @@ from governance.exports.delivery_log import DEAD_LETTER_TABLE, LOG_TABLE
 from governance.exports.gates import next_run
 from governance.exports.spec import ExportSpec, Registry
 from governance.warehouse import Connection, Warehouse, as_warehouse
+from governance.warehouse.connection import as_connection
 
 SOURCE_CHECKS = frozenset({"domain_status", "unreconciled_batches", "source_freshness"})
 RECONCILIATION_TABLE = "audit.sync_target_reconciliation"
@@ -47,12 +48,14 @@ class OutboundHealth:
 
 
 def _exists(con: Connection, table: str) -> bool:
+    con = as_connection(con)
     schema, name = table.split(".")
     return con.relation_exists(schema, name)
 
 
 def _latest(con: Connection, table: str, columns: str, at: str,
             export_id: str) -> tuple | None:
+    con = as_connection(con)
     if not _exists(con, table):
         return None
     return con.execute(f"select {columns} from {table} where export_id = ?"
@@ -61,6 +64,7 @@ def _latest(con: Connection, table: str, columns: str, at: str,
 
 def outbound_health(con: Connection, specs: list[ExportSpec], now: datetime,
                     ) -> tuple[OutboundHealth, ...]:
+    con = as_connection(con)
     return tuple(_one(con, spec, now) for spec in specs)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from governance.warehouse import Connection
+from governance.warehouse.connection import as_connection
 
 TABLE = "audit.sync_cycle_log"
 STARTED = "started"
@@ -38,6 +39,7 @@ class Unfinished:
 
 
 def ensure_table(con: Connection) -> None:
+    con = as_connection(con)
     con.execute("create schema if not exists audit")
     ddl = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
     con.execute(f"create table if not exists {TABLE} ({ddl})")
@@ -45,12 +47,14 @@ def ensure_table(con: Connection) -> None:
 
 def record(con: Connection, *, cycle_id: str, kind: str, selection: str,
            event: str, at: datetime, detail: str | None = None, pid: int | None = None) -> None:
+    con = as_connection(con)
     ensure_table(con)
     con.execute(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?)",
                 [cycle_id, kind, selection, event, at, detail, pid])
 
 
 def table_exists(con: Connection) -> bool:
+    con = as_connection(con)
     return con.relation_exists("audit", "sync_cycle_log")
 
 
@@ -58,6 +62,7 @@ def unfinished(con: Connection) -> tuple[Unfinished, ...]:
     """Cycles and replays that recorded their intent but no outcome and were not made good
     since: a run by any later complete run (it rebuilds what the dead one left half done), a
     replay only by a later complete replay of the same selection (a cycle does not replay)."""
+    con = as_connection(con)
     if not table_exists(con):
         return ()
     rows = con.execute(f"""

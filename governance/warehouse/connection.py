@@ -102,6 +102,13 @@ class DuckDBConnection(_Common):
         except duckdb.Error as exc:
             raise QueryError(first_line(exc)) from None
 
+    @classmethod
+    def wrap(cls, raw: duckdb.DuckDBPyConnection) -> DuckDBConnection:
+        """A connection over an open DuckDB connection (closing it closes that one)."""
+        con = cls.__new__(cls)
+        con._con = raw
+        return con
+
     @property
     def raw(self) -> Any:
         """The DuckDB connection itself, for the DuckDB-only paths (delivery through drt)."""
@@ -158,3 +165,9 @@ class SnowflakeConnection(_Common):
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def as_connection(con: Connection | duckdb.DuckDBPyConnection) -> Connection:
+    """A Connection; a bare DuckDB connection (what callers passed before the access layer)
+    is wrapped."""
+    return DuckDBConnection.wrap(con) if isinstance(con, duckdb.DuckDBPyConnection) else con

@@ -131,19 +131,21 @@ def plan_replay(
     return ReplayPlan(domain, since, from_batch, tables, rows, int(batches))
 
 
-def _row_hashes(con: Connection, model: str, key: str) -> dict[str, int]:
-    """key -> hash of the row without when/by whom it was applied (the engine's own hash
-    function over the columns, listed: `hash(a, b, …)` is the same call on both engines)."""
+def _row_hashes(con: Connection, model: str, key: str) -> dict[str, str]:
+    """key -> fingerprint of the row without when/by whom it was applied: the md5 of its
+    columns' text, NULL and the separator spelled by control characters (the same SQL on both
+    engines; fakesnow cannot run Snowflake's multi-argument HASH)."""
     columns = [c for _, c, _ in con.columns("state", model) if c not in APPLY_METADATA]
     if not columns:
         raise InputError(f"state.{model} is not in the warehouse: run `dbt build`")
     q = con.quote
+    text = ", ".join(f"coalesce(cast({q(c)} as varchar), chr(30))" for c in columns)
     return dict(con.execute(
-        f"select {q(key)}, hash({', '.join(q(c) for c in columns)}) from state.{q(model)}"
+        f"select {q(key)}, md5(concat_ws(chr(31), {text})) from state.{q(model)}"
     ).fetchall())
 
 
-def _snapshot(warehouse: Warehouse, models: dict[str, str]) -> dict[str, dict[str, int]]:
+def _snapshot(warehouse: Warehouse, models: dict[str, str]) -> dict[str, dict[str, str]]:
     con = warehouse.connect()
     try:
         return {m: _row_hashes(con, m, k) for m, k in models.items()}

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import duckdb
 
+from governance.errors import CouldNotRun
 from governance.warehouse.sql import quote, render_snowflake
 
 # Every statement syncgov sends to Snowflake is appended here when set (an audit trail, and
@@ -20,8 +21,10 @@ from governance.warehouse.sql import quote, render_snowflake
 SQL_LOG_ENV = "SYNCGOV_SQL_LOG"
 
 
-class QueryError(Exception):
-    """The engine rejected a statement, or the connection broke while running it."""
+class QueryError(CouldNotRun):
+    """The engine rejected a statement, or the connection broke while running it. Readers
+    turn the ones they foresee into InputError (exit 2); any other is exit 3, never a
+    traceback."""
 
 
 class Result:

@@ -13,11 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from governance.errors import InputError
+from governance.warehouse import (
+    NO_WAREHOUSE_HINT,
+    Connection,
+    QueryError,
+    Warehouse,
+    as_warehouse,
+)
 
-from governance.errors import InputError, WarehouseBusy
-
-NO_WAREHOUSE_HINT = "run `make demo` (or `syncgov simulate` then `dbt build`) first"
 # Conflicts listed one by one in the report; the rest are counted.
 CONFLICT_SAMPLE = 25
 UNRECONCILED_SAMPLE = 50
@@ -151,7 +155,7 @@ class ExportEvaluation:
 class ControlSnapshot:
     """Everything the operator surface shows, as read at one moment."""
 
-    warehouse: Path
+    warehouse: str  # where it was read: a DuckDB file, or a Snowflake target
     health: tuple[Health, ...]
     attainment: tuple[Attainment, ...]
     history: tuple[HealthObservation, ...]
@@ -172,53 +176,37 @@ class ControlSnapshot:
         return max((h.evaluated_at for h in self.health if h.evaluated_at), default=None)
 
 
-def read_snapshot(warehouse: Path) -> ControlSnapshot:
-    """Read the control tables of the DuckDB `warehouse`; InputError when it cannot be read."""
-    con = connect(warehouse)
+def read_snapshot(warehouse: Warehouse | Path) -> ControlSnapshot:
+    """Read the control tables of `warehouse`; InputError when they cannot be read."""
+    warehouse = as_warehouse(warehouse)
+    con = warehouse.connect()
     try:
-        if not _exists(con, "control", "sync_health"):
+        if not con.relation_exists("control", "sync_health"):
             raise InputError(f"{warehouse}: no control tables yet; {NO_WAREHOUSE_HINT}")
         try:
             return _read(con, warehouse)
-        except duckdb.Error as exc:
-            raise InputError(f"{warehouse}: cannot read the control tables ({_first_line(exc)});"
+        except QueryError as exc:
+            raise InputError(f"{warehouse}: cannot read the control tables ({exc});"
                              " run `dbt build` to bring them up to date") from None
     finally:
         con.close()
 
 
-def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+def connect(warehouse: Warehouse | Path) -> Connection:
     """A read-only connection, or InputError naming what to do."""
-    if not warehouse.is_file():
-        raise InputError(f"{warehouse}: no warehouse yet; {NO_WAREHOUSE_HINT}")
-    try:
-        return duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusy(f"{warehouse}: cannot open ({_first_line(exc)}); if dbt is"
-                                " running, try again when it ends") from None
-        raise InputError(f"{warehouse}: not a DuckDB warehouse ({_first_line(exc)})") from None
-    except duckdb.Error as exc:
-        raise InputError(f"{warehouse}: not a DuckDB warehouse ({_first_line(exc)})") from None
+    return as_warehouse(warehouse).connect()
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _exists(con: Connection, schema: str, table: str) -> bool:
+    return con.relation_exists(schema, table)
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0])
-
-
-def _rows(con: duckdb.DuckDBPyConnection, cls: type, sql: str) -> tuple:
+def _rows(con: Connection, cls: type, sql: str) -> tuple:
     """Rows of `sql` as `cls` instances; the query selects the dataclass's fields in order."""
     return tuple(cls(*row) for row in con.execute(sql).fetchall())
 
 
-def _read(con: duckdb.DuckDBPyConnection, warehouse: Path) -> ControlSnapshot:
+def _read(con: Connection, warehouse: Warehouse) -> ControlSnapshot:
     health_cols = ", ".join(f.name for f in fields(Health))
     health = _rows(con, Health, f"""
         select {health_cols} from control.sync_health
@@ -264,7 +252,7 @@ def _read(con: duckdb.DuckDBPyConnection, warehouse: Path) -> ControlSnapshot:
         select domain, landing_table, _quarantine_reason, count(*)
         from staging.stg__quarantine group by 1, 2, 3 order by 4 desc, 1, 2, 3""")
     return ControlSnapshot(
-        warehouse=warehouse,
+        warehouse=str(warehouse),
         health=health,
         attainment=attainment,
         history=history,
@@ -282,7 +270,7 @@ def _read(con: duckdb.DuckDBPyConnection, warehouse: Path) -> ControlSnapshot:
     )
 
 
-def _export_log(con: duckdb.DuckDBPyConnection) -> dict[str, ExportEvaluation] | None:
+def _export_log(con: Connection) -> dict[str, ExportEvaluation] | None:
     """The latest verdict per export from audit.sync_export_log, or None without the table."""
     if not _exists(con, "audit", "sync_export_log"):
         return None
@@ -322,9 +310,10 @@ def parse_reasons(raw: object) -> tuple[dict[str, Any], ...]:
     )
 
 
-def read_dispositions(warehouse: Path) -> dict[str, dict[str, int]]:
+def read_dispositions(warehouse: Warehouse | Path) -> dict[str, dict[str, int]]:
     """Landed rows per landing table and disposition (control.sync_event_dispositions), for
     lineage facets; read only on demand, since it aggregates every landed row."""
+    warehouse = as_warehouse(warehouse)
     con = connect(warehouse)
     try:
         if not _exists(con, "control", "sync_event_dispositions"):
@@ -332,9 +321,9 @@ def read_dispositions(warehouse: Path) -> dict[str, dict[str, int]]:
         rows = con.execute("""
             select landing_table, disposition, count(*) from control.sync_event_dispositions
             group by 1, 2 order by 1, 2""").fetchall()
-    except duckdb.Error as exc:
+    except QueryError as exc:
         raise InputError(f"{warehouse}: cannot read control.sync_event_dispositions"
-                         f" ({_first_line(exc)})") from None
+                         f" ({exc})") from None
     finally:
         con.close()
     out: dict[str, dict[str, int]] = {}

@@ -21,12 +21,13 @@ from governance.control_tables import ControlSnapshot, ExportEvaluation, connect
 from governance.errors import InputError, WarehouseBusy
 from governance.operate import journal
 from governance.operate.lock import WarehouseLock
+from governance.warehouse import Warehouse, as_warehouse
 
 SNAPSHOT_FILE = "snapshot.json"
 FORMAT_VERSION = 1
 
 
-def published_dir(warehouse: Path) -> Path:
+def published_dir(warehouse: Warehouse | Path) -> Path:
     """Where cycles publish the operator artifacts: `published/` beside the warehouse."""
     return warehouse.parent / "published"
 
@@ -101,7 +102,7 @@ def snapshot_from_json(data: dict[str, Any]) -> ControlSnapshot:
         raw, kind = data[f.name], hints[f.name]
         args = get_args(kind)
         if f.name == "warehouse":
-            values[f.name] = Path(raw)
+            values[f.name] = str(raw)
         elif f.name == "export_log":
             values[f.name] = None if raw is None else {
                 k: ExportEvaluation(**{**_decode(v), "reasons": tuple(v["reasons"])})
@@ -157,12 +158,13 @@ def load_published(directory: Path) -> tuple[ControlSnapshot, datetime, tuple[st
 # -- choosing ------------------------------------------------------------------------------
 
 
-def read_view(warehouse: Path, *, wait: float | None = None,
+def read_view(warehouse: Warehouse | Path, *, wait: float | None = None,
               directory: Path | None = None) -> ReaderView:
     """The live control snapshot when the warehouse is free (or, with `wait`, once it is),
     else the last published one. InputError when neither can be had."""
+    warehouse = as_warehouse(warehouse)
     directory = directory if directory is not None else published_dir(warehouse)
-    lock = WarehouseLock(warehouse).shared(wait or 0.0)
+    lock = WarehouseLock(warehouse.path).shared(wait or 0.0)
     busy_with = None
     if not lock.path.exists() or lock.try_acquire():
         try:
@@ -189,7 +191,7 @@ def read_view(warehouse: Path, *, wait: float | None = None,
                       unfinished=unfinished)
 
 
-def _unfinished(warehouse: Path) -> tuple[str, ...]:
+def _unfinished(warehouse: Warehouse) -> tuple[str, ...]:
     con = connect(warehouse)
     try:
         return tuple(journal.describe(u) for u in journal.unfinished(con))

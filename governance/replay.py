@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from governance.catalogue import landing_table_entries
-from governance.control_tables import connect
 from governance.dbt_invoke import RunSummary, read_run_results, run_dbt
 from governance.errors import InputError, UsageError
+from governance.warehouse import Connection, QueryError, Warehouse, as_warehouse
 
 APPLY_METADATA = ("_applied_at", "_dbt_invocation_id", "_staged_at")
 
@@ -90,7 +88,7 @@ def landing_tables(project_dir: Path) -> tuple[LandingTable, ...]:
 
 
 def plan_replay(
-    project_dir: Path, warehouse: Path, domain: str, *, from_batch: str | None = None,
+    project_dir: Path, warehouse: Warehouse | Path, domain: str, *, from_batch: str | None = None,
     since: datetime | None = None,
 ) -> ReplayPlan:
     if (from_batch is None) == (since is None):
@@ -99,9 +97,10 @@ def plan_replay(
     if not tables:
         known = sorted({t.domain for t in landing_tables(project_dir)})
         raise UsageError(f"unknown domain {domain!r}; known: {', '.join(known)}")
+    warehouse = as_warehouse(warehouse)
     if not warehouse.exists():
         raise InputError(f"warehouse {warehouse} does not exist; run `syncgov simulate` and dbt first")
-    con = connect(warehouse)
+    con = warehouse.connect()
     try:
         if from_batch is not None:
             row = con.execute(
@@ -125,25 +124,29 @@ def plan_replay(
             f" ({', '.join('?' for _ in tables)})",
             [since, *[t.name for t in tables]],
         ).fetchone()
-    except duckdb.Error as exc:
-        raise InputError(f"cannot read {warehouse}: {exc}") from exc
+    except QueryError as exc:
+        raise InputError(f"cannot read {warehouse}: {exc}") from None
     finally:
         con.close()
     return ReplayPlan(domain, since, from_batch, tables, rows, int(batches))
 
 
-def _row_hashes(con: duckdb.DuckDBPyConnection, model: str, key: str) -> dict[str, int]:
-    """key -> hash of the row without when/by whom it was applied."""
-    columns = {d[0] for d in con.execute(f"select * from state.{model} limit 0").description}
-    dropped = ", ".join(c for c in APPLY_METADATA if c in columns)
-    excluded = f" exclude ({dropped})" if dropped else ""
+def _row_hashes(con: Connection, model: str, key: str) -> dict[str, str]:
+    """key -> fingerprint of the row without when/by whom it was applied: the md5 of its
+    columns' text, NULL and the separator spelled by control characters (the same SQL on both
+    engines; fakesnow cannot run Snowflake's multi-argument HASH)."""
+    columns = [c for _, c, _ in con.columns("state", model) if c not in APPLY_METADATA]
+    if not columns:
+        raise InputError(f"state.{model} is not in the warehouse: run `dbt build`")
+    q = con.quote
+    text = ", ".join(f"coalesce(cast({q(c)} as varchar), chr(30))" for c in columns)
     return dict(con.execute(
-        f"select row_.{key}, hash(row_) from (select *{excluded} from state.{model}) as row_"
+        f"select {q(key)}, md5(concat_ws(chr(31), {text})) from state.{q(model)}"
     ).fetchall())
 
 
-def _snapshot(warehouse: Path, models: dict[str, str]) -> dict[str, dict[str, int]]:
-    con = connect(warehouse)
+def _snapshot(warehouse: Warehouse, models: dict[str, str]) -> dict[str, dict[str, str]]:
+    con = warehouse.connect()
     try:
         return {m: _row_hashes(con, m, k) for m, k in models.items()}
     finally:
@@ -151,9 +154,10 @@ def _snapshot(warehouse: Path, models: dict[str, str]) -> dict[str, dict[str, in
 
 
 def run_replay(
-    plan: ReplayPlan, project_dir: Path, warehouse: Path, *, target_dir: Path | None = None
+    plan: ReplayPlan, project_dir: Path, warehouse: Warehouse | Path, *, target_dir: Path | None = None
 ) -> ReplayResult:
     """Run the replay through dbt and report added / changed / removed rows per state model."""
+    warehouse = as_warehouse(warehouse)
     before = _snapshot(warehouse, plan.state_models)
     invocation = run_dbt(
         # unit tests pin the normal incremental logic; a replay is about data, not logic
@@ -161,7 +165,7 @@ def run_replay(
          "--vars", json.dumps(plan.dbt_vars)],
         project_dir=project_dir,
         log_path=warehouse.parent / "logs" / "dbt-replay.log",
-        env={"SYNCGOV_WAREHOUSE": str(warehouse.resolve())},
+        env=warehouse.dbt_env(),
         target_dir=target_dir,
     )
     after = _snapshot(warehouse, plan.state_models)

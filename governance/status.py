@@ -82,7 +82,7 @@ class DomainStatus:
 
 @dataclass(frozen=True)
 class StatusBoard:
-    warehouse: Path
+    warehouse: str  # a DuckDB file or a Snowflake target, as the snapshot names it
     evaluated_at: datetime | None
     paging_tiers: tuple[str, ...]
     domains: tuple[DomainStatus, ...]

@@ -35,7 +35,9 @@
 {%- endmacro %}
 
 {% macro default__percentile_minutes(later, earlier, q) -%}
-    percentile_cont({{ q }}) within group (order by {{ dbt.datediff(earlier, later, 'second') }} / 60.0)
+    {#- microseconds, as DuckDB's epoch() keeps them: datediff('second') counts whole-second
+        boundaries, which moved Snowflake's quantiles up to a second from DuckDB's -#}
+    percentile_cont({{ q }}) within group (order by {{ dbt.datediff(earlier, later, 'microsecond') }} / 60000000.0)
 {%- endmacro %}
 
 {% macro duckdb__percentile_minutes(later, earlier, q) -%}

@@ -9,12 +9,16 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
-from governance.cli.options import registry_option
+from governance.cli.options import (
+    registry_option,
+    resolve_warehouse,
+    target_option,
+    warehouse_option,
+)
 from governance.exports.publish import ExportOptions, ExportRun, run_exports
 from governance.exports.renderers import RenderOptions
 from governance.observe.lineage import LineageEmitter
 from governance.registry import load_registry
-from governance.warehouse import default_warehouse
 
 VERDICT_MARK = {"publishable": "ok     ", "warn": "warn   ", "blocked": "BLOCKED"}
 
@@ -33,8 +37,8 @@ VERDICT_MARK = {"publishable": "ok     ", "warn": "warn   ", "blocked": "BLOCKED
 @registry_option
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=Path(), show_default=True, help="The dbt project.")
-@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The DuckDB warehouse. [default: $SYNCGOV_WAREHOUSE or .warehouse/syncgov.duckdb]")
+@warehouse_option
+@target_option
 @click.option("--drt-profile", default="syncgov", show_default=True,
               help="The ~/.drt/profiles.yml profile the rendered drt project reads the"
                    " warehouse through.")
@@ -43,7 +47,8 @@ VERDICT_MARK = {"publishable": "ok     ", "warn": "warn   ", "blocked": "BLOCKED
 @handle_errors
 def export_command(target_dir: Path | None, out_dir: Path | None, render: tuple[str, ...],
                    select: tuple[str, ...], registry_dir: Path, project_dir: Path,
-                   warehouse: Path | None, drt_profile: str, fmt: str) -> None:
+                   warehouse: Path | None, target: str | None, drt_profile: str, fmt: str,
+                   ) -> None:
     """Gate each reverse-ETL export and publish the ones that pass.
 
     For every export in registry/exports.yml the gate reads the dbt artifacts (tests on the
@@ -57,7 +62,8 @@ def export_command(target_dir: Path | None, out_dir: Path | None, render: tuple[
 
     Writes OUT/manifests/EXPORT.json (schema: governance/schemas/export-manifest.v1.json) and
     OUT/index.json, renders publishable and warn exports (never a blocked one as runnable),
-    and appends one row per export to audit.sync_export_log in the warehouse. Each manifest's
+    and appends one row per export to audit.sync_export_log in the warehouse (on --target's
+    engine, DuckDB or Snowflake, like every read). Each manifest's
     batch names the window of changed rows (watermark_from, watermark_to] to deliver.
 
     With OPENLINEAGE_URL (HTTP) or SYNCGOV_OPENLINEAGE_FILE (JSON lines) set, or `lineage` in
@@ -69,15 +75,16 @@ def export_command(target_dir: Path | None, out_dir: Path | None, render: tuple[
     publishable or warn, 1 at least one is blocked, 2 unreadable input or bad usage.
     """
     project = project_dir.resolve()
-    target = target_dir if target_dir is not None else project / "target"
+    where = resolve_warehouse(warehouse, target, project)
+    target_path = target_dir if target_dir is not None else project / "target"
     lineage = LineageEmitter.from_config(load_registry(registry_dir))
     run = run_exports(
         ExportOptions(
             project_dir=project,
             registry_dir=registry_dir,
-            target_dir=target,
-            warehouse=warehouse or default_warehouse(),
-            out_dir=out_dir if out_dir is not None else target / "exports",
+            target_dir=target_path,
+            warehouse=where,
+            out_dir=out_dir if out_dir is not None else target_path / "exports",
             render=render,
             select=select,
             render_options=RenderOptions(drt_profile=drt_profile),

@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
-from governance.cli.options import project_dir_option, registry_option
+from governance.cli.options import (
+    project_dir_option,
+    registry_option,
+    resolve_warehouse,
+    target_option_as,
+)
 from governance.impact import impact, read_manifest, render_text
 from governance.registry import load_registry
 
@@ -17,17 +22,24 @@ from governance.registry import load_registry
 @click.argument("target")
 @registry_option
 @project_dir_option
+@target_option_as("dbt_target")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text for people, json for tools.")
 @handle_errors
-def impact_command(target: str, registry_dir: Path, project_dir: Path, fmt: str) -> None:
+def impact_command(target: str, registry_dir: Path, project_dir: Path, dbt_target: str | None,
+                   fmt: str) -> None:
     """List what depends on TARGET: downstream models (by layer), snapshots, exposures and
     data tests from the dbt lineage (target/manifest.json), and the exports and outbound
     flows the registry declares on it.
 
     TARGET is a domain (customer), a source system (crm), a landing table (crm__accounts) or
-    a dbt source (crm.accounts). Exit 2 when there is no manifest or TARGET is unknown.
+    a dbt source (crm.accounts). It reads the registry and the manifest only, the same on
+    every engine; --target (a dbt target, DuckDB or Snowflake) is checked against the
+    profile, so a scheduler can pass the one it passes to every command. Exit 2 when there
+    is no manifest, TARGET is unknown or --target is not in the profile.
     """
+    if dbt_target is not None:
+        resolve_warehouse(None, dbt_target, project_dir)
     result = impact(target, load_registry(registry_dir), read_manifest(project_dir))
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2))

@@ -11,6 +11,7 @@ from governance.cli.options import (
     read_wait_option,
     registry_option,
     resolve_warehouse,
+    target_option,
     warehouse_option,
 )
 from governance.errors import UsageError
@@ -24,6 +25,7 @@ from governance.status import status_board
 
 @click.command("metrics")
 @warehouse_option
+@target_option
 @registry_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file atomically (for node-exporter's textfile collector the"
@@ -38,7 +40,7 @@ from governance.status import status_board
               help="With --serve: the port (0 picks a free one and says which).")
 @read_wait_option
 @handle_errors
-def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None, serve: bool,
+def metrics_command(warehouse: Path | None, target: str | None, registry_dir: Path, out: Path | None, serve: bool,
                     host: str, port: int, wait: float | None) -> None:
     """Write sync health as Prometheus metrics: status, staleness and SLO seconds per domain
     and flow, propagation latency quantiles, duplicates, quarantined rows, open conflicts,
@@ -46,14 +48,15 @@ def metrics_command(warehouse: Path | None, registry_dir: Path, out: Path | None
     verdicts, labelled by domain, flow and system; and each export's outbound health
     (syncgov_outbound_status, _dead_letters, _last_confirmed_timestamp_seconds).
 
-    Run it after each `dbt build` (or from cron) with --out into node-exporter's
+    It reads the DuckDB file, or the warehouse of the dbt target --target names (DuckDB or
+    Snowflake). Run it after each `dbt build` (or from cron) with --out into node-exporter's
     --collector.textfile.directory (`syncgov run` writes one per cycle), or keep
     `--serve --port 9464` running and let Prometheus scrape it (a scrape while the warehouse
     cannot be read answers 503). While a cycle holds the warehouse it answers from the last
     published snapshot (and says how old it is on standard error); --wait reads live. Exit 2
     when the warehouse cannot be read (without --serve) or the port cannot be bound.
     """
-    wh = resolve_warehouse(warehouse)
+    wh = resolve_warehouse(warehouse, target)
 
     def render() -> str:
         registry = load_registry(registry_dir)

@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 
 from governance.cli.errors import handle_errors
+from governance.cli.options import resolve_warehouse, target_option, warehouse_option
 from governance.cli.simulate import Timestamp
 from governance.errors import CouldNotRun, UsageError
 from governance.operate.cycle import run_replay_cycle
 from governance.replay import plan_replay
-from governance.warehouse import default_warehouse
 
 
 @click.command("replay")
@@ -24,8 +24,8 @@ from governance.warehouse import default_warehouse
 @click.option("--dry-run", is_flag=True, help="Show what would be re-processed; change nothing.")
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=Path(), show_default=True, help="The dbt project.")
-@click.option("--warehouse", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="DuckDB warehouse. [default: $SYNCGOV_WAREHOUSE or .warehouse/syncgov.duckdb]")
+@warehouse_option
+@target_option
 @click.option("--wait", "wait", type=click.FloatRange(min=0), default=600.0, show_default=True,
               metavar="SECONDS", help="Queue this long for the warehouse lock while a cycle"
                                       " holds it, then give up (exit 3).")
@@ -33,7 +33,7 @@ from governance.warehouse import default_warehouse
               help="The present, for judging --since (tests). [default: the clock]")
 @handle_errors
 def replay_command(domain: str, from_batch: str | None, since: datetime | None, dry_run: bool,
-                   project_dir: Path, warehouse: Path | None, wait: float,
+                   project_dir: Path, warehouse: Path | None, target: str | None, wait: float,
                    now: datetime | None) -> None:
     """Re-stage and re-apply a domain from a batch or a moment, then say what changed.
 
@@ -46,9 +46,11 @@ def replay_command(domain: str, from_batch: str | None, since: datetime | None, 
     intent in audit.sync_cycle_log before dbt starts; a replay that dies part-way shows in
     `syncgov status` until it is re-run. --since with an offset is converted to UTC; naive
     values are UTC. Exit codes: 0 done, 1 dbt failed, 2 bad input (unknown domain or batch,
-    a --since in the future, a missing, locked or non-DuckDB warehouse), 3 lock timeout.
+    a --since in the future, a missing, locked or unreadable warehouse), 3 lock timeout or a
+    Snowflake target that cannot be reached. --target replays on that dbt target's warehouse
+    (DuckDB or Snowflake).
     """
-    wh = warehouse or default_warehouse()
+    wh = resolve_warehouse(warehouse, target, project_dir)
     since_utc = since.astimezone(UTC).replace(tzinfo=None) if since else None
     present = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     if since_utc is not None and since_utc > present:

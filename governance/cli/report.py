@@ -13,6 +13,7 @@ from governance.cli.options import (
     read_wait_option,
     registry_option,
     resolve_warehouse,
+    target_option,
     today_option,
     warehouse_option,
 )
@@ -27,12 +28,14 @@ from governance.report import build_report, write_report
               default=Path("target") / "syncgov-report.html", show_default=True,
               help="The HTML file to write (atomically).")
 @warehouse_option
+@target_option
 @registry_option
 @project_dir_option
 @today_option
 @read_wait_option
 @handle_errors
-def report_command(out: Path, warehouse: Path | None, registry_dir: Path, project_dir: Path,
+def report_command(out: Path, warehouse: Path | None, target: str | None, registry_dir: Path,
+                   project_dir: Path,
                    today: date | None, wait: float | None) -> None:
     """Write the sync health report: one self-contained HTML file (inline CSS and SVG, no
     script, nothing fetched when it is opened) for stakeholders and on-call.
@@ -41,12 +44,13 @@ def report_command(out: Path, warehouse: Path | None, registry_dir: Path, projec
     and error-budget burn over 7 and 30 days, propagation latency over time, what each
     unhealthy domain puts at risk (exports, dbt exposures, downstream models — from
     target/manifest.json when present), export gates with their reasons, reconciliation,
-    drift, open conflicts, quarantine by reason and the review calendar.
+    drift, open conflicts, quarantine by reason and the review calendar. It reads the DuckDB
+    file, or the warehouse of the dbt target --target names (DuckDB or Snowflake).
     While a cycle holds the warehouse it reports from the last published snapshot (and says
     how old it is); --wait reads live. Exit 2 when the warehouse or registry cannot be read.
     """
     registry = load_registry(registry_dir)
-    view = read_view(resolve_warehouse(warehouse), wait=wait)
+    view = read_view(resolve_warehouse(warehouse, target, project_dir), wait=wait)
     if (note := view.note(now_utc())) is not None:
         click.echo(f"syncgov report: {note}", err=True)
     html = build_report(view.snapshot, registry,

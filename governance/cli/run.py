@@ -12,6 +12,7 @@ from governance.cli.errors import handle_errors
 from governance.cli.options import (
     registry_option,
     resolve_warehouse,
+    target_option,
     today_option,
     warehouse_option,
 )
@@ -30,6 +31,7 @@ from governance.operate.cycle import CycleOptions, CycleResult, Selection, run_c
               metavar="SECONDS", help="Queue this long for the warehouse lock while another"
                                       " cycle holds it, then give up (exit 3).")
 @warehouse_option
+@target_option
 @registry_option
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=Path(), show_default=True, help="The dbt project.")
@@ -56,7 +58,7 @@ from governance.operate.cycle import CycleOptions, CycleResult, Selection, run_c
               help="With --loop: stop after this many cycles (tests, benchmarks).")
 @handle_errors
 def run_command(cadence: str | None, domain: str | None, wait: float, warehouse: Path | None,
-                registry_dir: Path, project_dir: Path, published: Path | None,
+                target: str | None, registry_dir: Path, project_dir: Path, published: Path | None,
                 target_root: Path | None, now, today, quiet: bool, loop: bool,
                 deliver: bool, max_cycles: int | None) -> None:
     """Run one cycle: take the warehouse lock (queueing up to --wait behind another cycle),
@@ -70,6 +72,11 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
     (audit.sync_cycle_log) gets an intent row before dbt starts and the outcome after; a cycle
     that died part-way shows in `syncgov status` until a later cycle completes.
 
+    --target runs the cycle on that dbt target's warehouse (DuckDB or Snowflake): dbt builds
+    it and every read and audit write goes to it. On Snowflake the lock file, published/ and
+    logs live in .warehouse/TARGET/ on the machine that runs the cycles; --deliver is DuckDB
+    only (docs/snowflake.md).
+
     Exit codes: 0 ok, 1 findings (a blocked export, a stale source, a failed test, a paging
     domain), 2 unusable input, 3 could not run (lock timeout, dbt failed to run).
     """
@@ -79,7 +86,7 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
 
     options = CycleOptions(
         project_dir=project_dir, registry_dir=registry_dir,
-        warehouse=resolve_warehouse(warehouse), selection=Selection(cadence, domain),
+        warehouse=resolve_warehouse(warehouse, target, project_dir), selection=Selection(cadence, domain),
         wait_seconds=wait, now=now, today=today, published=published, target_root=target_root,
         deliver=deliver)
     if loop:

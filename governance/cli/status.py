@@ -12,6 +12,7 @@ from governance.cli.options import (
     read_wait_option,
     registry_option,
     resolve_warehouse,
+    target_option,
     warehouse_option,
 )
 from governance.cli.terminal import console
@@ -23,6 +24,7 @@ from governance.status import WIDE_COLUMNS, render_table, status_board, summary_
 
 @click.command("status")
 @warehouse_option
+@target_option
 @registry_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people, json for tools.")
@@ -31,13 +33,14 @@ from governance.status import WIDE_COLUMNS, render_table, status_board, summary_
                    " width, keeping status and reason and dropping the rest first]")
 @read_wait_option
 @handle_errors
-def status_command(warehouse: Path | None, registry_dir: Path, fmt: str, wide: bool,
-                   wait: float | None) -> None:
+def status_command(warehouse: Path | None, target: str | None, registry_dir: Path, fmt: str,
+                   wide: bool, wait: float | None) -> None:
     """Sync status of every domain and flow: current, partial, delayed, failed or unknown with
     its reason, staleness against the SLO, last successful batch, p95 latency, open conflicts,
     quarantined events and the verdicts of the exports each domain feeds.
 
-    Reads control.sync_health as of the last `dbt build` and the registry (owners, tiers,
+    Reads control.sync_health as of the last `dbt build` (in the DuckDB file, or in the
+    warehouse of the dbt target --target names: DuckDB or Snowflake) and the registry (owners, tiers,
     exports). Exit codes: 0 nothing to page, 1 a domain of a paging tier (policy
     `paging_tiers`, default tier_1) is failed or delayed — a scheduler can page on it —,
     2 no readable warehouse or registry.
@@ -47,7 +50,7 @@ def status_command(warehouse: Path | None, registry_dir: Path, fmt: str, wide: b
     A cycle or replay that died part-way is listed ("unfinished run since ...") until a later
     cycle completes.
     """
-    path = resolve_warehouse(warehouse)
+    path = resolve_warehouse(warehouse, target)
     view = read_view(path, wait=wait)
     registry = load_registry(registry_dir)
     board = status_board(view.snapshot, registry)

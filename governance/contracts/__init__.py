@@ -9,22 +9,23 @@ from pathlib import Path
 import yaml
 
 from governance.contracts import odcs
-from governance.control_tables import NO_WAREHOUSE_HINT, connect
 from governance.errors import InputError
 from governance.registry import RegistryFile
 from governance.registry.model import model_of
+from governance.warehouse import NO_WAREHOUSE_HINT, QueryError, Warehouse, as_warehouse
 
 Registry = dict[str, RegistryFile]
 FORMATS = ("odcs",)
 
 
-def state_columns(warehouse: Path, domains: list[str]) -> dict[str, list[tuple[str, str]]]:
+def state_columns(warehouse: Warehouse | Path, domains: list[str]) -> dict[str, list[tuple[str, str]]]:
     """(column, type) of each domain's state table, in table order, from the warehouse."""
-    con = connect(warehouse)
+    warehouse = as_warehouse(warehouse)
+    con = warehouse.connect()
     try:
-        rows = con.execute(
-            "select table_name, column_name, data_type from information_schema.columns"
-            " where table_schema = 'state' order by table_name, ordinal_position").fetchall()
+        rows = con.columns("state")
+    except QueryError as exc:
+        raise InputError(f"{warehouse}: cannot read the state tables' columns ({exc})") from None
     finally:
         con.close()
     found: dict[str, list[tuple[str, str]]] = {}
@@ -37,7 +38,7 @@ def state_columns(warehouse: Path, domains: list[str]) -> dict[str, list[tuple[s
     return {d: found[f"{d}_state"] for d in domains}
 
 
-def write_contracts(registry: Registry, warehouse: Path, manifest: dict | None, out_dir: Path,
+def write_contracts(registry: Registry, warehouse: Warehouse | Path, manifest: dict | None, out_dir: Path,
                     fmt: str = "odcs") -> list[Path]:
     """Write one contract per domain into `out_dir` (created); return the paths written.
 

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
-import duckdb
+from governance.warehouse import Connection
+from governance.warehouse.connection import as_connection
+from governance.warehouse.sql import placeholders
 
 TABLE = "audit.sync_export_log"
 PUBLISHED = ("publishable", "warn")
@@ -75,21 +77,21 @@ class Publication:
     rows_current: int
 
 
-def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_table(con: Connection) -> None:
     """Create the schema and table when missing; add contract columns an older table lacks."""
+    con = as_connection(con)
     con.execute("create schema if not exists audit")
     ddl = ",\n    ".join(f"{name} {kind}" for name, kind in COLUMNS)
     con.execute(f"create table if not exists {TABLE} (\n    {ddl}\n)")
-    present = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns"
-        " where table_schema = 'audit' and table_name = 'sync_export_log'").fetchall()}
+    present = {column for _, column, _ in con.columns("audit", "sync_export_log")}
     for name, kind in COLUMNS:
         if name not in present:
             con.execute(f"alter table {TABLE} add column {name} {kind}")
 
 
-def previous_publications(con: duckdb.DuckDBPyConnection, export_ids: Iterable[str],
+def previous_publications(con: Connection, export_ids: Iterable[str],
                           ) -> dict[str, Publication]:
+    con = as_connection(con)
     ids = list(export_ids)
     if not ids:
         return {}
@@ -97,16 +99,17 @@ def previous_publications(con: duckdb.DuckDBPyConnection, export_ids: Iterable[s
         f"""
         select export_id, evaluated_at, batch_id, watermark_to, rows_current
         from {TABLE}
-        where verdict in ('publishable', 'warn') and export_id in (select unnest(?))
+        where verdict in ('publishable', 'warn') and export_id in {placeholders(ids)}
         qualify row_number() over (partition by export_id order by evaluated_at desc) = 1
         """,
-        [ids],
+        ids,
     ).fetchall()
     return {r[0]: Publication(r[1], r[2], r[3], int(r[4] or 0)) for r in rows}
 
 
-def record(con: duckdb.DuckDBPyConnection, rows: Sequence[LogRow]) -> None:
+def record(con: Connection, rows: Sequence[LogRow]) -> None:
     """Append the rows a few hundred per statement (a 500-export run is two inserts)."""
+    con = as_connection(con)
     names = ", ".join(name for name, _ in COLUMNS)
     one = "(" + ", ".join("?" for _ in COLUMNS) + ")"
     for start in range(0, len(rows), _ROWS_PER_INSERT):

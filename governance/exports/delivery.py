@@ -30,8 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from governance.errors import InputError, UsageError
 from governance.exports import delivery_log
 from governance.exports.delivery_log import DeliveryLogRow
@@ -39,6 +37,7 @@ from governance.exports.manifest import iso
 from governance.exports.renderers import plain_timestamp, quote
 from governance.exports.renderers.drt import Window, dsn_env, model_sql, sync_document
 from governance.exports.target_ddl import TargetTable, target_table
+from governance.warehouse import Connection, QueryError, Warehouse
 
 DELIVERED, PARTIAL, FAILED, EMPTY = "delivered", "partial", "failed", "empty"
 TARGET_REJECTION = "target_rejection"
@@ -183,7 +182,7 @@ class _Plan:
     retry: dict[tuple[str, ...], delivery_log.DeadLetter]
 
 
-def _plan(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], record: bool) -> _Plan:
+def _plan(con: Connection, manifest: dict[str, Any], record: bool) -> _Plan:
     export_id = manifest["export_id"]
     if record:
         delivery_log.ensure_tables(con)
@@ -294,7 +293,7 @@ def _confirm(dsn: str, manifest: dict[str, Any], plan: _Plan,
         con.close()
 
 
-def _tombstones(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], nodes: dict[str, Any],
+def _tombstones(con: Connection, manifest: dict[str, Any], nodes: dict[str, Any],
                 lower: datetime | None) -> list[tuple[tuple[str, ...], datetime]]:
     """Keys the warehouse tombstoned since the confirmed watermark, with when, for exports whose
     registry `on_delete` is `delete` or `soft_delete` (a mirror deletes through drt)."""
@@ -372,13 +371,9 @@ def _unchanged_mirror(manifest: dict[str, Any], plan: _Plan, dsn: str) -> bool:
         con.close()
 
 
-def _open_warehouse(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    if not path.is_file():
-        raise InputError(f"{path}: no warehouse; run `make demo` or `dbt build` first")
-    try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.Error as exc:
-        raise InputError(f"{path}: cannot open ({str(exc).strip().splitlines()[0]})") from None
+def _open_warehouse(path: Path, *, read_only: bool) -> Connection:
+    """Delivery runs on DuckDB only: drt reads the export model through its DuckDB source."""
+    return Warehouse.duckdb(path).connect(read_only=read_only)
 
 
 def require_dsn(dsn: str | None, system: str) -> str:
@@ -404,7 +399,7 @@ def _deliver_one(manifest: dict[str, Any], options: DeliveryOptions, now: dateti
     try:
         plan = _plan(con, manifest, record)
         tombstones = _tombstones(con, manifest, nodes, plan.lower)
-    except duckdb.Error as exc:
+    except QueryError as exc:
         raise InputError(f"{options.warehouse}: cannot read export {export_id}'s model"
                          f" ({str(exc).strip().splitlines()[0]}); run `dbt build` and"
                          " `syncgov export` against this warehouse") from None

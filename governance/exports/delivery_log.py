@@ -16,7 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 
-import duckdb
+from governance.warehouse import Connection
+from governance.warehouse.connection import as_connection
+from governance.warehouse.sql import placeholders
 
 LOG_TABLE = "audit.sync_delivery_log"
 DEAD_LETTER_TABLE = "audit.sync_dead_letters"
@@ -92,39 +94,41 @@ def key_text(key: Iterable[object]) -> str:
     return json.dumps([None if v is None else str(v) for v in key])
 
 
-def _ensure(con: duckdb.DuckDBPyConnection, table: str,
+def _ensure(con: Connection, table: str,
             columns: tuple[tuple[str, str], ...]) -> None:
+    con = as_connection(con)
     con.execute("create schema if not exists audit")
     ddl = ",\n    ".join(f"{name} {kind}" for name, kind in columns)
     con.execute(f"create table if not exists {table} (\n    {ddl}\n)")
-    present = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns"
-        " where table_schema = 'audit' and table_name = ?", [table.split(".")[1]]).fetchall()}
+    present = {column for _, column, _ in con.columns("audit", table.split(".")[1])}
     for name, kind in columns:
         if name not in present:
             con.execute(f"alter table {table} add column {name} {kind}")
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: Connection) -> None:
+    con = as_connection(con)
     _ensure(con, LOG_TABLE, LOG_COLUMNS)
     _ensure(con, DEAD_LETTER_TABLE, DEAD_LETTER_COLUMNS)
 
 
-def confirmed_watermarks(con: duckdb.DuckDBPyConnection, export_ids: Iterable[str],
+def confirmed_watermarks(con: Connection, export_ids: Iterable[str],
                          ) -> dict[str, datetime]:
     """The latest confirmed position of each export that has one (no table: none)."""
+    con = as_connection(con)
     ids = list(export_ids)
     if not ids or not _exists(con, LOG_TABLE):
         return {}
     rows = con.execute(
         f"select export_id, max(watermark_confirmed) from {LOG_TABLE}"
-        " where export_id in (select unnest(?)) and watermark_confirmed is not null"
-        " group by export_id", [ids]).fetchall()
+        f" where export_id in {placeholders(ids)} and watermark_confirmed is not null"
+        " group by export_id", ids).fetchall()
     return {r[0]: r[1] for r in rows}
 
 
-def pending_dead_letters(con: duckdb.DuckDBPyConnection, export_id: str,
+def pending_dead_letters(con: Connection, export_id: str,
                          ) -> dict[tuple[str, ...], DeadLetter]:
+    con = as_connection(con)
     if not _exists(con, DEAD_LETTER_TABLE):
         return {}
     rows = con.execute(
@@ -137,11 +141,12 @@ def pending_dead_letters(con: duckdb.DuckDBPyConnection, export_id: str,
     return out
 
 
-def record_attempt(con: duckdb.DuckDBPyConnection, row: DeliveryLogRow,
+def record_attempt(con: Connection, row: DeliveryLogRow,
                    rejected: dict[tuple[str, ...], str], accepted: Sequence[tuple[str, ...]],
                    max_attempts: int, owner: str) -> None:
     """Append the attempt, then move dead letters: a rejected key gains an attempt (and turns
     `dead` at `max_attempts`), an accepted key that was pending is `delivered`."""
+    con = as_connection(con)
     names = ", ".join(n for n, _ in LOG_COLUMNS)
     con.execute(f"insert into {LOG_TABLE} ({names}) values ("
                 + ", ".join("?" for _ in LOG_COLUMNS) + ")", list(astuple(row)))
@@ -166,15 +171,15 @@ def record_attempt(con: duckdb.DuckDBPyConnection, row: DeliveryLogRow,
                 " values (?, ?, ?, ?, ?, ?, ?, ?, null, ?)",
                 [row.export_id, text, reason, attempts, status, owner, at, at, row.delivery_id])
     if accepted:
+        keys = [key_text(k) for k in accepted]
         con.execute(
             f"update {DEAD_LETTER_TABLE} set status = 'delivered', resolved_at = ?,"
             " last_delivery_id = ? where export_id = ? and status in ('pending', 'dead')"
-            " and key in (select unnest(?))",
-            [at, row.delivery_id, row.export_id, [key_text(k) for k in accepted]])
+            f" and key in {placeholders(keys)}",
+            [at, row.delivery_id, row.export_id, *keys])
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def _exists(con: Connection, table: str) -> bool:
+    con = as_connection(con)
     schema, name = table.split(".")
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ?"
-        " and table_name = ?", [schema, name]).fetchone()[0])
+    return con.relation_exists(schema, name)

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from governance.errors import InputError
 from governance.exports.artifacts import Built, NodeRun
+from governance.warehouse import Connection, QueryError, Warehouse, as_warehouse
 
 HEALTH_COLUMNS = ("domain", "status", "reason", "last_success_at", "staleness_minutes",
                   "rows_landed", "quarantined", "unreconciled_batches", "drifted_keys",
@@ -44,35 +43,28 @@ class ModelStats:
     max_cursor: datetime | None
 
 
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 class WarehouseEvidence:
-    """Reads the control models and export models of a DuckDB warehouse, each at most once."""
+    """Reads the control models and export models of a warehouse, each at most once."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: Connection) -> None:
         self.con = con
         self._stats: dict[tuple[str, str, str], ModelStats] = {}
         self._after: dict[tuple[str, str, str, datetime | None], int] = {}
 
     @classmethod
-    def connect(cls, path: Path) -> WarehouseEvidence:
-        if not path.exists():
-            raise InputError(f"{path}: warehouse not found (run `syncgov simulate` and"
-                             " `dbt build`, or pass --warehouse)")
-        try:
-            return cls(duckdb.connect(str(path)))
-        except duckdb.Error as exc:
-            raise InputError(f"{path}: cannot open the warehouse ({exc})") from exc
+    def connect(cls, warehouse: Warehouse | Path) -> WarehouseEvidence:
+        """A read-write connection: the gate appends its verdicts to audit.sync_export_log."""
+        warehouse = as_warehouse(warehouse)
+        if not warehouse.exists():
+            raise InputError(f"{warehouse}: warehouse not found (run `syncgov simulate` and"
+                             " `dbt build`, or pass --warehouse / --target)")
+        return cls(warehouse.connect(read_only=False))
 
     def close(self) -> None:
         self.con.close()
 
     def _relation_exists(self, schema: str, name: str) -> bool:
-        return bool(self.con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name]).fetchone()[0])
+        return self.con.relation_exists(schema, name)
 
     def domain_health(self) -> dict[str, DomainHealth]:
         if not self._relation_exists("control", "sync_health"):
@@ -127,9 +119,13 @@ class WarehouseEvidence:
             if not self._relation_exists(schema, name):
                 self._stats[key] = ModelStats(False, 0, None)
             else:
-                rows, newest = self.con.execute(
-                    f"select count(*), max({quote(cursor)}) from {quote(schema)}.{quote(name)}"
-                ).fetchone()
+                q = self.con.quote
+                try:
+                    rows, newest = self.con.execute(
+                        f"select count(*), max({q(cursor)}) from {q(schema)}.{q(name)}"
+                    ).fetchone()
+                except QueryError as exc:
+                    raise InputError(f"cannot read {schema}.{name} ({exc})") from None
                 self._stats[key] = ModelStats(True, int(rows), newest)
         return self._stats[key]
 
@@ -140,7 +136,8 @@ class WarehouseEvidence:
             return stats.rows
         key = (schema, name, cursor, moment)
         if key not in self._after:
+            q = self.con.quote
             self._after[key] = int(self.con.execute(
-                f"select count(*) from {quote(schema)}.{quote(name)} where {quote(cursor)} > ?",
+                f"select count(*) from {q(schema)}.{q(name)} where {q(cursor)} > ?",
                 [moment]).fetchone()[0])
         return self._after[key]

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from governance.exports.delivery_log import DEAD_LETTER_TABLE, LOG_TABLE
 from governance.exports.gates import next_run
 from governance.exports.spec import ExportSpec, Registry
+from governance.warehouse import Connection, Warehouse, as_warehouse
+from governance.warehouse.connection import as_connection
 
 SOURCE_CHECKS = frozenset({"domain_status", "unreconciled_batches", "source_freshness"})
 RECONCILIATION_TABLE = "audit.sync_target_reconciliation"
@@ -47,27 +47,28 @@ class OutboundHealth:
     owner: str
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def _exists(con: Connection, table: str) -> bool:
+    con = as_connection(con)
     schema, name = table.split(".")
-    return bool(con.execute("select count(*) from information_schema.tables"
-                            " where table_schema = ? and table_name = ?",
-                            [schema, name]).fetchone()[0])
+    return con.relation_exists(schema, name)
 
 
-def _latest(con: duckdb.DuckDBPyConnection, table: str, columns: str, at: str,
+def _latest(con: Connection, table: str, columns: str, at: str,
             export_id: str) -> tuple | None:
+    con = as_connection(con)
     if not _exists(con, table):
         return None
     return con.execute(f"select {columns} from {table} where export_id = ?"
                        f" order by {at} desc limit 1", [export_id]).fetchone()
 
 
-def outbound_health(con: duckdb.DuckDBPyConnection, specs: list[ExportSpec], now: datetime,
+def outbound_health(con: Connection, specs: list[ExportSpec], now: datetime,
                     ) -> tuple[OutboundHealth, ...]:
+    con = as_connection(con)
     return tuple(_one(con, spec, now) for spec in specs)
 
 
-def _one(con: duckdb.DuckDBPyConnection, spec: ExportSpec, now: datetime,  # noqa: PLR0911
+def _one(con: Connection, spec: ExportSpec, now: datetime,  # noqa: PLR0911
          ) -> OutboundHealth:  # one return per rule, in the order the module docstring gives
     target = f"{spec.target_system}.{spec.target_object}"
     attempt = _latest(con, LOG_TABLE, "status, cause, first_error, attempted_at",
@@ -125,13 +126,13 @@ def _one(con: duckdb.DuckDBPyConnection, spec: ExportSpec, now: datetime,  # noq
     return health("current", None, f"delivered and confirmed through {watermark}")
 
 
-def read_outbound_health(warehouse: Path, registry: Registry, now: datetime,
+def read_outbound_health(warehouse: Warehouse | Path, registry: Registry, now: datetime,
                          ) -> tuple[OutboundHealth, ...]:
     """Outbound health of every declared export, from a read-only warehouse connection."""
     from governance.control_tables import connect  # noqa: PLC0415 - observe layer reads us
     from governance.exports.spec import export_specs  # noqa: PLC0415
 
-    con = connect(warehouse)
+    con = connect(as_warehouse(warehouse))
     try:
         return outbound_health(con, export_specs(registry), now)
     finally:

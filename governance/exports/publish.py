@@ -44,6 +44,7 @@ from governance.lint import lint
 from governance.observe import lineage as ol
 from governance.registry import load_registry
 from governance.registry.model import model_of
+from governance.warehouse import Warehouse, as_warehouse
 
 Progress = Callable[[str], None]
 
@@ -53,7 +54,7 @@ class ExportOptions:
     project_dir: Path
     registry_dir: Path
     target_dir: Path
-    warehouse: Path
+    warehouse: Warehouse | Path  # a bare path is a DuckDB file
     out_dir: Path
     render: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
@@ -188,7 +189,7 @@ def run_exports(options: ExportOptions, progress: Progress = lambda _m: None) ->
         for export_run in runs.values():
             emitter.fail(export_run, f"{type(exc).__name__}: {exc}")
         raise
-    namespace = ol.duckdb_namespace(options.warehouse)
+    namespace = as_warehouse(options.warehouse).namespace
     for manifest in run.manifests:
         ol.emit_export(emitter, manifest, namespace, runs[manifest["export_id"]])
     return run

@@ -25,8 +25,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from governance.exports import delivery_log
 from governance.exports.delivery import (
     TargetError,
@@ -36,6 +34,7 @@ from governance.exports.delivery import (
 )
 from governance.exports.renderers import quote, source_relation
 from governance.exports.renderers.drt import dsn_env
+from governance.warehouse import Connection, Warehouse
 
 SUMMARY_TABLE = "audit.sync_target_reconciliation"
 DIFF_TABLE = "audit.sync_target_differences"
@@ -113,7 +112,7 @@ def reconcile_targets(options: ReconcileOptions) -> tuple[TargetReconciliation, 
     results = []
     for manifest in read_manifests(options.exports_dir, options.select):
         results.append(_reconcile_one(manifest, options))
-    con = duckdb.connect(str(options.warehouse))
+    con = Warehouse.duckdb(options.warehouse).connect(read_only=False)
     try:
         _record(con, results, {m["export_id"]: m for m in
                                read_manifests(options.exports_dir, options.select)}, now)
@@ -129,7 +128,7 @@ def _reconcile_one(manifest: dict[str, Any], options: ReconcileOptions) -> Targe
     keys = [k["source_column"] for k in destination["match_key"]]
     cursor = manifest["source"]["cursor_column"]
     columns = tuple(f["target_field"] for f in fields)
-    con = duckdb.connect(str(options.warehouse), read_only=True)
+    con = Warehouse.duckdb(options.warehouse).connect()
     try:
         watermark = delivery_log.confirmed_watermarks(con, [export_id]).get(export_id)
         if watermark is None:
@@ -192,7 +191,7 @@ def _read_target(manifest: dict[str, Any], dsn: str, key_pos: list[int], skip: s
         con.close()
 
 
-def _record(con: duckdb.DuckDBPyConnection, results: list[TargetReconciliation],
+def _record(con: Connection, results: list[TargetReconciliation],
             manifests: dict[str, dict[str, Any]], now: datetime) -> None:
     con.execute("create schema if not exists audit")
     for table, columns in ((SUMMARY_TABLE, SUMMARY_COLUMNS), (DIFF_TABLE, DIFF_COLUMNS)):

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from governance.control_tables import read_dispositions, read_snapshot
 from governance.errors import SyncgovError, UsageError
 from governance.owners import domain_owners
+from governance.warehouse import Warehouse, as_warehouse
 
 SPEC = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 RUN_EVENT_SCHEMA = f"{SPEC}#/$defs/RunEvent"
@@ -384,19 +385,20 @@ def emit_export(emitter: LineageEmitter, manifest: Mapping[str, Any], namespace:
         emitter.complete(run, inputs=inputs, outputs=outputs)
 
 
-def cycle_datasets(warehouse: Path, registry: Mapping[str, Any],
+def cycle_datasets(warehouse: Warehouse | Path, registry: Mapping[str, Any],
                    manifest: Mapping[str, Any] | None = None,
                    ) -> tuple[list[Dataset], list[Dataset]]:
-    """Inputs and outputs of a sync cycle on the DuckDB `warehouse`: every landing table with
+    """Inputs and outputs of a sync cycle on `warehouse` (DuckDB or Snowflake): every landing table with
     its control facets in; with dbt's manifest, every state, control and export model out
     (named from their relation_name, as dbt-ol names them)."""
+    warehouse = as_warehouse(warehouse)
     snapshot = read_snapshot(warehouse)
     owners = {}
     for name in registry["domains"].data["domains"]:
         o = domain_owners(registry, name)
         owners[name] = (o.technical.name, o.business.name) if o else (None, None)
-    namespace = duckdb_namespace(warehouse)
-    inputs = landing_inputs(namespace, warehouse.stem, snapshot.health, snapshot.reconciliation,
+    namespace = warehouse.namespace
+    inputs = landing_inputs(namespace, warehouse.catalog, snapshot.health, snapshot.reconciliation,
                             read_dispositions(warehouse), owners)
     outputs = []
     for node in (manifest or {}).get("nodes", {}).values():

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
 from croniter import croniter
 
 from governance.control_tables import read_snapshot
@@ -40,6 +39,7 @@ from governance.replay import ReplayPlan, ReplayResult, run_replay
 from governance.report import build_report, write_report
 from governance.schedule import Job, plan
 from governance.status import status_board
+from governance.warehouse import Connection, Warehouse, as_warehouse
 
 Progress = Callable[[str], None]
 # How a cycle runs dbt: (args, target path, log file) -> dbt's exit code. The default is a
@@ -81,7 +81,7 @@ class Selection:
 class CycleOptions:
     project_dir: Path
     registry_dir: Path
-    warehouse: Path
+    warehouse: Warehouse | Path  # a bare path is a DuckDB file
     selection: Selection = field(default_factory=Selection)
     wait_seconds: float = 0.0
     now: datetime | None = None  # judging time (UTC); the clock when None
@@ -133,27 +133,24 @@ def _utc(moment: datetime | None) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _write(warehouse: Path, action: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+def _write(warehouse: Warehouse, action: Callable[[Connection], None]) -> None:
     """One short read-write visit (only while the lock is held and dbt is not running)."""
-    try:
-        con = duckdb.connect(str(warehouse))
-    except duckdb.Error as exc:
-        raise InputError(f"{warehouse}: cannot open for writing ({exc})") from None
+    con = warehouse.connect(read_only=False)
     try:
         action(con)
     finally:
         con.close()
 
 
-def record_event(warehouse: Path, *, cycle_id: str, kind: str, selection: str, event: str,
+def record_event(warehouse: Warehouse | Path, *, cycle_id: str, kind: str, selection: str, event: str,
                  detail: str | None = None) -> None:
-    _write(warehouse, lambda con: journal.record(
+    _write(as_warehouse(warehouse), lambda con: journal.record(
         con, cycle_id=cycle_id, kind=kind, selection=selection, event=event,
         at=_utc(None), detail=detail, pid=os.getpid()))
 
 
-def unfinished_runs(warehouse: Path) -> tuple[journal.Unfinished, ...]:
-    con = duckdb.connect(str(warehouse), read_only=True)
+def unfinished_runs(warehouse: Warehouse | Path) -> tuple[journal.Unfinished, ...]:
+    con = as_warehouse(warehouse).connect()
     try:
         return journal.unfinished(con)
     finally:
@@ -192,7 +189,10 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
     paging domains are findings in the result (exit 1)."""
     now = _utc(options.now)
     project = options.project_dir.resolve()
-    warehouse = options.warehouse.resolve()
+    warehouse = as_warehouse(options.warehouse).resolved()
+    if options.deliver and not warehouse.is_duckdb:
+        raise UsageError(f"--deliver: delivery reads export models through drt's DuckDB source"
+                         f" and runs on DuckDB only; {warehouse} is Snowflake (docs/snowflake.md)")
     registry = load_registry(options.registry_dir)
     jobs = options.selection.resolve(plan(registry), now)
     cycle_id = now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -200,10 +200,11 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
     if not jobs:
         progress("nothing due at this minute")
         return result
-    if not warehouse.is_file():
+    if not warehouse.exists():
         raise InputError(f"{warehouse}: no warehouse; run `syncgov simulate` (or load it) first")
     selection = " ".join(j.name for j in jobs)
-    lock = WarehouseLock(warehouse).exclusive(options.wait_seconds, f"syncgov run {selection}")
+    lock = WarehouseLock(warehouse.path).exclusive(options.wait_seconds,
+                                                   f"syncgov run {selection}")
     progress(f"waiting up to {options.wait_seconds:g}s for {lock.path.name}")
     with lock:
         target_root = options.target_root or project / "target" / "cycles"
@@ -250,10 +251,12 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
     return result
 
 
-def subprocess_dbt(project: Path, warehouse: Path) -> DbtCall:
+def subprocess_dbt(project: Path, warehouse: Warehouse | Path) -> DbtCall:
+    warehouse = as_warehouse(warehouse)
+
     def call(args: list[str], target: Path, log: Path) -> int:
         return run_dbt(args, project_dir=project, log_path=log,
-                       env={"SYNCGOV_WAREHOUSE": str(warehouse)}, target_dir=target,
+                       env=warehouse.dbt_env(), target_dir=target,
                        check=False).returncode
     return call
 
@@ -266,7 +269,7 @@ def _manifest(target: Path) -> dict | None:
 
 
 def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project: Path,
-                 warehouse: Path, target: Path, now: datetime, result: CycleResult,
+                 warehouse: Warehouse, target: Path, now: datetime, result: CycleResult,
                  progress: Progress, deliver: Callable[[ExportRun], None] | None,
                  lineage: ol.LineageEmitter | None = None,
                  lineage_parent: ol.Run | None = None) -> None:
@@ -325,7 +328,7 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
                               if o.verdict != "blocked")
         if published_ids:
             report = deliver_exports(DeliveryOptions(
-                warehouse=warehouse, exports_dir=result.exports.out_dir, target_dir=target,
+                warehouse=warehouse.path, exports_dir=result.exports.out_dir, target_dir=target,
                 select=published_ids, now=now))
             failed = report.failed
             result.steps.append(Step("deliver", not failed, ", ".join(
@@ -354,14 +357,14 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def run_replay_cycle(replay: ReplayPlan, project_dir: Path, warehouse: Path, *,
+def run_replay_cycle(replay: ReplayPlan, project_dir: Path, warehouse: Warehouse | Path, *,
                      wait_seconds: float, target_root: Path | None = None,
                      progress: Progress = lambda _m: None) -> ReplayResult:
     """A replay joins the cycle: the same lock, its intent recorded before dbt starts and its
     outcome after; one that dies part-way shows in `syncgov status` until it is re-run."""
-    project, warehouse = project_dir.resolve(), warehouse.resolve()
+    project, warehouse = project_dir.resolve(), as_warehouse(warehouse).resolved()
     selection = f"domain {replay.domain} since {replay.since.isoformat(sep=' ')}"
-    lock = WarehouseLock(warehouse).exclusive(wait_seconds, f"syncgov replay {selection}")
+    lock = WarehouseLock(warehouse.path).exclusive(wait_seconds, f"syncgov replay {selection}")
     progress(f"waiting up to {wait_seconds:g}s for {lock.path.name}")
     with lock:
         cycle_id = _utc(None).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]

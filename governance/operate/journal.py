@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
+from governance.warehouse import Connection
+from governance.warehouse.connection import as_connection
 
 TABLE = "audit.sync_cycle_log"
 STARTED = "started"
@@ -37,29 +38,31 @@ class Unfinished:
     detail: str | None
 
 
-def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_table(con: Connection) -> None:
+    con = as_connection(con)
     con.execute("create schema if not exists audit")
     ddl = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
     con.execute(f"create table if not exists {TABLE} ({ddl})")
 
 
-def record(con: duckdb.DuckDBPyConnection, *, cycle_id: str, kind: str, selection: str,
+def record(con: Connection, *, cycle_id: str, kind: str, selection: str,
            event: str, at: datetime, detail: str | None = None, pid: int | None = None) -> None:
+    con = as_connection(con)
     ensure_table(con)
     con.execute(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?)",
                 [cycle_id, kind, selection, event, at, detail, pid])
 
 
-def table_exists(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'audit' and table_name = 'sync_cycle_log'").fetchone()[0])
+def table_exists(con: Connection) -> bool:
+    con = as_connection(con)
+    return con.relation_exists("audit", "sync_cycle_log")
 
 
-def unfinished(con: duckdb.DuckDBPyConnection) -> tuple[Unfinished, ...]:
+def unfinished(con: Connection) -> tuple[Unfinished, ...]:
     """Cycles and replays that recorded their intent but no outcome and were not made good
     since: a run by any later complete run (it rebuilds what the dead one left half done), a
     replay only by a later complete replay of the same selection (a cycle does not replay)."""
+    con = as_connection(con)
     if not table_exists(con):
         return ()
     rows = con.execute(f"""

@@ -22,6 +22,7 @@ from dbt.cli.main import dbtRunner
 
 from governance.errors import CouldNotRun
 from governance.operate.cycle import CycleOptions, CycleResult, Progress, run_cycle
+from governance.warehouse import Warehouse, as_warehouse
 
 # What a parse reads: a change in any of these makes the next cycle parse again.
 PROJECT_INPUTS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests/dbt")
@@ -57,14 +58,15 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 class InProcessDbt:
     """dbt in this process, with one parsed manifest reused until the project changes."""
 
-    def __init__(self, project: Path, warehouse: Path, parse_target: Path) -> None:
+    def __init__(self, project: Path, warehouse: Warehouse | Path, parse_target: Path) -> None:
+        warehouse = as_warehouse(warehouse)
         self.project = project
         self.warehouse = warehouse
         self.parse_target = parse_target
         self.parses = 0
         self._manifest: Any = None
         self._fingerprint: tuple[int, int] | None = None
-        self._env = {"DBT_PROFILES_DIR": str(project), "SYNCGOV_WAREHOUSE": str(warehouse),
+        self._env = {"DBT_PROFILES_DIR": str(project), **warehouse.dbt_env(),
                      "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
     def _common(self, target: Path, log: Path) -> list[str]:
@@ -113,7 +115,7 @@ def run_loop(options: CycleOptions, stop: threading.Event, *,
              ) -> LoopState:
     """Run cycles back to back until `stop` is set (or `max_cycles` ran): the selected
     cadence every time, or with no selection the jobs due each minute (each minute once)."""
-    project, warehouse = options.project_dir.resolve(), options.warehouse.resolve()
+    project, warehouse = options.project_dir.resolve(), as_warehouse(options.warehouse).resolved()
     target_root = options.target_root or project / "target" / "cycles"
     dbt = options.dbt or InProcessDbt(project, warehouse, target_root.parent / "loop-parse")
     options = replace(options, dbt=dbt, target_root=target_root)

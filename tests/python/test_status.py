@@ -25,7 +25,7 @@ def health(domain: str, status: str, *, level: str = "domain", flow: str | None 
 
 
 def snapshot(rows: list[Health], log: dict | None = None) -> ControlSnapshot:
-    return ControlSnapshot(Path("w.duckdb"), tuple(rows), (), (), {}, (), (), (), (), (), log)
+    return ControlSnapshot("w.duckdb", tuple(rows), (), (), {}, (), (), (), (), (), log)
 
 
 @pytest.fixture(scope="module")

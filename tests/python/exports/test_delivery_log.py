@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import duckdb
-
 from governance.exports import delivery_log
 from governance.exports.delivery_log import DeliveryLogRow
+from governance.warehouse.connection import DuckDBConnection
 
 T0 = datetime(2026, 11, 24, 10, 0)
 
@@ -19,7 +18,7 @@ def _row(n: int, confirmed: datetime | None) -> DeliveryLogRow:
 
 
 def test_rejected_keys_retry_until_their_attempts_run_out() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     delivery_log.ensure_tables(con)
     for n in range(3):
         delivery_log.record_attempt(con, _row(n, T0), {("K1",): "constraint"}, [("K2",)], 3,
@@ -35,7 +34,7 @@ def test_rejected_keys_retry_until_their_attempts_run_out() -> None:
 
 
 def test_the_confirmed_watermark_is_the_latest_confirmed_position() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     assert delivery_log.confirmed_watermarks(con, ["x"]) == {}  # no table yet: none
     delivery_log.ensure_tables(con)
     delivery_log.record_attempt(con, _row(0, T0), {}, [], 3, "o")

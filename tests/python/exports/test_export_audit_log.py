@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-import duckdb
-
 from governance.exports import audit_log
+from governance.warehouse.connection import DuckDBConnection
 from tests.export_log_contract import CONTRACT_TYPES
 
 T0 = datetime(2026, 11, 24, 10, 0)
@@ -24,7 +23,7 @@ def _row(export_id: str, minutes: int, verdict: str, rows: int) -> audit_log.Log
 
 
 def test_the_table_has_the_contract_columns() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     audit_log.ensure_table(con)
     audit_log.ensure_table(con)  # idempotent
     types = dict(con.execute(
@@ -34,7 +33,7 @@ def test_the_table_has_the_contract_columns() -> None:
 
 
 def test_an_older_table_gains_the_missing_columns() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     con.execute("create schema audit")
     con.execute("create table audit.sync_export_log (export_id varchar, verdict varchar)")
     con.execute("insert into audit.sync_export_log values ('a', 'blocked')")
@@ -46,7 +45,7 @@ def test_an_older_table_gains_the_missing_columns() -> None:
 
 
 def test_the_previous_publication_is_the_latest_released_one() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     audit_log.ensure_table(con)
     audit_log.record(con, [_row("a", 1, "publishable", 10), _row("a", 2, "warn", 11),
                            _row("a", 3, "blocked", 12), _row("b", 1, "blocked", 5)])
@@ -57,7 +56,7 @@ def test_the_previous_publication_is_the_latest_released_one() -> None:
 
 
 def test_many_rows_are_recorded() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     audit_log.ensure_table(con)
     audit_log.record(con, [_row(f"e{i}", i, "warn", i) for i in range(600)])
     assert con.execute("select count(*), sum(rows_current) from audit.sync_export_log"

@@ -13,6 +13,7 @@ from export_inputs import STOREFRONT
 from governance.exports import audit_log, delivery_log
 from governance.exports.delivery_log import DeliveryLogRow
 from governance.exports.outbound_health import outbound_health
+from governance.warehouse.connection import DuckDBConnection
 
 NOW = datetime(2026, 11, 24, 10, 5)  # storefront runs every ten minutes
 
@@ -39,7 +40,7 @@ def _verdict(con: duckdb.DuckDBPyConnection, verdict: str, checks: list[str],
 
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
-    c = duckdb.connect()
+    c = DuckDBConnection(":memory:")
     delivery_log.ensure_tables(c)
     return c
 

@@ -17,6 +17,7 @@ from governance.operate.lock import WarehouseLock
 from governance.published import load_published, read_view, write_snapshot
 from governance.registry import load_registry
 from governance.status import render_table, status_board
+from governance.warehouse.connection import DuckDBConnection
 from tests.python.test_status import health, snapshot
 
 REPO = Path(__file__).resolve().parents[3]
@@ -40,7 +41,7 @@ def test_the_lock_serialises_and_times_out(tmp_path: Path) -> None:
 
 
 def test_an_unfinished_run_shows_until_a_later_run_completes() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     journal.record(con, cycle_id="c1", kind="run", selection="sync_customer",
                    event="started", at=NOW)
     journal.record(con, cycle_id="r1", kind="replay", selection="domain customer since x",
@@ -66,7 +67,7 @@ def test_an_unfinished_run_shows_until_a_later_run_completes() -> None:
 
 
 def test_a_failed_run_does_not_clear_an_unfinished_one() -> None:
-    con = duckdb.connect()
+    con = DuckDBConnection(":memory:")
     journal.record(con, cycle_id="c1", kind="run", selection="a", event="started", at=NOW)
     journal.record(con, cycle_id="c2", kind="run", selection="a", event="started",
                    at=NOW + timedelta(minutes=1))

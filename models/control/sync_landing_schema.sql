@@ -6,7 +6,10 @@
 -#}
 {{ config(materialized='incremental', unique_key=['landing_table', 'column_name', 'data_type']) }}
 
--- depends_on: {{ ref('stg__staged_batches') }}
+{#- after staging: an adapted landing table is a view the project builds first -#}
+{%- for t in sync_landing_tables() %}
+-- depends_on: {{ ref('stg_' ~ t.system ~ '__' ~ t.entity) }}
+{%- endfor %}
 {%- set rows = [] -%}
 {%- if execute -%}
 {%- for t in sync_landing_tables() -%}

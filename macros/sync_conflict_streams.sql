@@ -59,6 +59,18 @@ select cast(null as {{ dbt.type_string() }}) as landing_table, cast(null as {{ d
 {%- endmacro %}
 
 
+{#- Whether a write of `writer` (aliased `alias`) is in this run's scope: always on a full build. -#}
+{% macro sync_conflict_in_scope(streams, writer, alias) -%}
+{%- if not is_incremental() -%}
+true
+{%- else -%}
+('{{ writer.system }}__{{ writer.entity }}', cast({{ alias }}.{{ writer.key }} as {{ dbt.type_string() }})) in (
+    {{ syncgov.sync_conflict_touched_keys(streams) }}
+)
+{%- endif -%}
+{%- endmacro %}
+
+
 {#-
     Pre-hook of `sync_conflicts`: an incremental run first removes the rows of every key in
     scope, since a key's conflict can vanish (a late owner event that agrees with the write);

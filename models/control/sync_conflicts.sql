@@ -67,11 +67,7 @@ writes as (
         writer._quarantine_reason is null
         and writer._op = 'upsert'
         and writer.{{ s.field }} is not null
-        {%- if is_incremental() %}
-        and ('{{ w.system }}__{{ w.entity }}', cast(writer.{{ w.key }} as {{ dbt.type_string() }})) in (
-            {{ syncgov.sync_conflict_touched_keys(streams) }}
-        )
-        {%- endif %}
+        and {{ syncgov.sync_conflict_in_scope(streams, w, 'writer') }}
     qualify
         row_number() over (
             partition by writer._event_id

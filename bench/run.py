@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -337,9 +338,18 @@ def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
         inc_wall = _find(figures, "apply", "incremental dbt run after the 1 % append, wall", biggest)[0]
         full_model = _find(figures, "apply", "full refresh of the same warehouse, model", biggest)[0]
         full_wall = _find(figures, "apply", "full refresh of the same warehouse, wall", biggest)[0]
-        for what, value in (("model execution", inc_model.median_seconds / floor_f),
-                            ("wall clock", inc_wall.median_seconds / floor_f)):
-            rows.append((f"incremental apply under 1.5x the floor ({what}, {biggest})",
+        floor_row = _find(figures, "apply", "floor", biggest)[0]
+        process = re.search(r"process wall ([0-9.]+) s", floor_row.note)
+        # like with like: dbt's statements against the floor's, dbt's process against the
+        # floor's process (dividing a whole process by statement time overstates the gap)
+        pairs = [("model execution against the floor's statements",
+                  inc_model.median_seconds / floor_f)]
+        if process:
+            pairs.append(("wall clock, dbt's process against the floor's process",
+                          inc_wall.median_seconds / float(process.group(1))))
+        for what, value in pairs:
+            rows.append((f"incremental apply under 1.5x the floor ({what}, {biggest}; the floor"
+                         " skips the entity states dbt rebuilds)",
                          f"{value:.1f}x", "met" if value < 1.5 else "missed, see below"))
         for what, inc, full in (("model execution", inc_model, full_model),
                                 ("wall clock", inc_wall, full_wall)):
@@ -349,9 +359,13 @@ def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
     drift_rows = _find(figures, "drift", "sync_drift, model execution")
     if drift_rows:
         speedups = [float(f.note.split("x faster")[0].strip("*")) for f in drift_rows]
-        rows.append(("sync_drift at least 3x faster than reladiff (model execution, every size"
-                     " and share)", f"{min(speedups):.1f}x to {max(speedups):.1f}x",
-                     "met" if min(speedups) >= 3 else "missed, see below"))
+        # reladiff runs at its defaults here (32 segments, side queries on), not in its best
+        # configuration: issue 18 measured it tuned (bisection_factor=2, side queries off)
+        # within 1.5-2.3x of the node, and one plain full outer join as fast as sync_drift
+        rows.append(("sync_drift at least 3x faster than reladiff (model execution against"
+                     " reladiff at its defaults, every size and share)",
+                     f"{min(speedups):.1f}x to {max(speedups):.1f}x",
+                     "withdrawn: not against the peer's best configuration, see below"))
         same = all("identical" in f.note for f in drift_rows)
         rows.append(("identical differing keys", "every size and share" if same else "NO",
                      "met" if same else "missed"))

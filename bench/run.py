@@ -213,7 +213,10 @@ def bench_drift(ws: Workspace, repeat: int) -> list[Figure]:
         drift.prepare(wh, fraction)
         keys_file = ws.work / "peer-keys.json"
         ours, ours_node, peer, peer_diff = [], [], [], []
+        others: dict[str, list[Sample]] = {"tuned": [], "join": []}
+        others_diff: dict[str, list[float]] = {"tuned": [], "join": []}
         same, differing = True, 0
+        same_other = {"tuned": True, "join": True}
         for rep in range(repeat):
             ours.append(ws.run(wh, "--select", "sync_drift"))
             ours_node.append(_node_seconds(ws.target, "sync_drift"))
@@ -224,6 +227,14 @@ def bench_drift(ws: Workspace, repeat: int) -> list[Figure]:
             if rep == 0:
                 same, differing = drift.same_keys(drift.our_keys(wh),
                                                   json.loads(keys_file.read_text()))
+            for mode, samples in others.items():
+                sample = measure([str(BIN / "python"), "-m", "bench.drift", "peer", str(wh),
+                                  str(keys_file), mode], cwd=REPO)
+                samples.append(sample)
+                others_diff[mode].append(json.loads(sample.stdout)["diff"])
+                if rep == 0:
+                    same_other[mode] = drift.same_keys(drift.our_keys(wh),
+                                                       json.loads(keys_file.read_text()))[0]
         wh.unlink()
         ours_s, ours_m = _median(ours)
         peer_s, peer_m = _median(peer)
@@ -243,6 +254,17 @@ def bench_drift(ws: Workspace, repeat: int) -> list[Figure]:
                    peer_m, repeat, "python -m bench.drift peer WAREHOUSE KEYS",
                    f"process wall {peer_s:.2f} s"),
         ]
+        for mode, step in (("tuned", "reladiff tuned (bisection_factor=2, no side queries),"
+                                     " in-process"),
+                           ("join", "plain full outer join of the same views, in-process")):
+            seconds = statistics.median(others_diff[mode])
+            wall_s, peak = _median(others[mode])
+            keys = "identical keys" if same_other[mode] else "keys NOT the same"
+            figures.append(Figure(
+                "drift", size, step, seconds, peak, repeat,
+                f"python -m bench.drift peer WAREHOUSE KEYS {mode}",
+                f"sync_drift's node is **{seconds / node:.1f}x faster**; {keys};"
+                f" process wall {wall_s:.2f} s"))
     return figures
 
 
@@ -459,7 +481,10 @@ def main() -> None:
     scale = float(os.environ.get("BENCH_SCALE", "1"))
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or set(SECTIONS)
-    sizes = [int(1_000_000 * scale), int(10_000_000 * scale)]
+    # BENCH_SIZES=1 (millions of events) runs one size only, e.g. for a quick drift check
+    listed = os.environ.get("BENCH_SIZES")
+    sizes = ([int(float(x) * 1_000_000) for x in listed.split(",")] if listed
+             else [int(1_000_000 * scale), int(10_000_000 * scale)])
     started, load_start = time.monotonic(), load_average()
     RESULTS.mkdir(parents=True, exist_ok=True)
     figures: list[Figure] = []

@@ -82,9 +82,14 @@ def _agree_with_an_open_conflict(wh: Warehouse) -> str:
     con = duckdb.connect(str(wh.path))
     try:
         write, key, value, at = con.execute(
+            # a key with this one conflict only: its key then has no conflict row left, which
+            # delete+insert alone would never remove
             "select conflict_id, entity_key, other_value, other_event_at from control.sync_conflicts"
             " where landing_table = 'helpdesk__contacts' and field = 'phone'"
-            " and owner_value is not null order by conflict_id limit 1"
+            " and owner_value is not null and entity_key in (select entity_key"
+            "  from control.sync_conflicts where landing_table = 'helpdesk__contacts'"
+            "  group by entity_key having count(*) = 1)"
+            " order by conflict_id limit 1"
         ).fetchone()
         (loaded,) = con.execute("select max(_loaded_at) from landing.crm__accounts").fetchone()
         con.execute(

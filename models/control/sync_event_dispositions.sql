@@ -27,8 +27,9 @@
     batches, grown ones, batches committed late of any age: counted from the landing table
     itself, not from staging's progress, so a batch staging overlooks still shows) or whose
     staged count differs from the rows held here as staged (a staged event that vanished),
-    events staged since (a pending row staged by another cadence's run), and every event of a
-    key that staging or state touched since (a newer event turns `applied` into `superseded`);
+    events staged since (a pending row staged by another cadence's run), and the applied and
+    unaccounted rows of a key that staging or state touched since (a newer event turns
+    `applied` into `superseded`; a superseded row stays so, as state only moves forward);
     every event of a table whose state row count differs from its applied rows (a state row
     lost without trace). Nothing else can change a row's
     disposition: what a row is depends only on its event's deliveries, its staged row, its
@@ -156,15 +157,16 @@ touched_events__{{ name }} as (
     union
     select staged._event_id as event_key
     from {{ ref('stg_' ~ name) }} as staged
-    where
-        staged._staged_at >= (select since.disposed_at from since)
-        or staged.{{ t.key }} in (select tk.entity_key from touched_keys__{{ name }} as tk)
+    where staged._staged_at >= (select since.disposed_at from since)
     union
-    -- and what was held for such a key, should staging no longer hold its event
+    -- of a touched key, only the rows state can reclassify: the event it held (now perhaps
+    -- superseded) and one it did not account for. A superseded row stays superseded, since
+    -- state only moves to newer events (a replay, which may not, reclassifies everything).
     select disposed._event_id as event_key
     from {{ this }} as disposed
     where
         disposed.landing_table = '{{ name }}'
+        and disposed.disposition in ('applied', 'unaccounted')
         and disposed.entity_key in (
             select cast(tk.entity_key as {{ dbt.type_string() }}) from touched_keys__{{ name }} as tk
         )

@@ -30,8 +30,8 @@
     events staged since (a pending row staged by another cadence's run), and the applied and
     unaccounted rows of a key that staging or state touched since (a newer event turns
     `applied` into `superseded`; a superseded row stays so, as state only moves forward);
-    every event of a table whose state row count differs from its applied rows (a state row
-    lost without trace). Nothing else can change a row's
+    every event of a table whose untouched state rows differ in number from the applied rows
+    of untouched keys (a state row lost without trace). Nothing else can change a row's
     disposition: what a row is depends only on its event's deliveries, its staged row, its
     key's state row and its batch's progress. `--full-refresh` classifies every row afresh and
     gives the same rows (tests/e2e/test_incremental_controls.py).
@@ -88,8 +88,7 @@ held_batches__{{ name }} as (
                 when disposition in ('applied', 'superseded', 'quarantined', 'unaccounted') then 1
                 else 0
             end
-        ) as rows_staged,
-        sum(case when disposition = 'applied' then 1 else 0 end) as rows_applied
+        ) as rows_staged
     from {{ this }}
     where landing_table = '{{ name }}'
     group by coalesce(_sync_batch_id, '∅')
@@ -108,14 +107,43 @@ staged_batches__{{ name }} as (
 
 ),
 
+touched_keys__{{ name }} as (
+
+    select held.{{ t.key }} as entity_key
+    from {{ ref(t.state) }} as held
+    where held._applied_at >= (select since.disposed_at from since)
+    union
+    select staged.{{ t.key }} as entity_key
+    from {{ ref('stg_' ~ name) }} as staged
+    where staged._staged_at >= (select since.disposed_at from since)
+
+),
+
 state_drift__{{ name }} as (
 
-    -- every state row holds an applied event: when the counts differ (a state row lost or
-    -- rewritten without a newer `_applied_at`), the whole table is classified afresh
+    -- every state row of a key nothing touched holds the event applied here: when the counts
+    -- differ (a state row lost without trace), the whole table is classified afresh
     select 1 as drifted
-    from (select count(*) as held_rows from {{ ref(t.state) }}) as held
+    from (
+        select count(*) as held_rows
+        from {{ ref(t.state) }} as held
+        where
+            held._applied_at < (select since.disposed_at from since)
+            and held.{{ t.key }} not in (
+                select tk.entity_key from touched_keys__{{ name }} as tk
+                where tk.entity_key is not null
+            )
+    ) as held
     cross join (
-        select coalesce(sum(hb.rows_applied), 0) as applied_rows from held_batches__{{ name }} as hb
+        select count(*) as applied_rows
+        from {{ this }} as disposed
+        where
+            disposed.landing_table = '{{ name }}'
+            and disposed.disposition = 'applied'
+            and disposed.entity_key not in (
+                select cast(tk.entity_key as {{ dbt.type_string() }}) from touched_keys__{{ name }} as tk
+                where tk.entity_key is not null
+            )
     ) as disposed
     where held.held_rows <> disposed.applied_rows
 
@@ -134,18 +162,6 @@ touched_batches__{{ name }} as (
         or held.rows_held <> landed.batch_rows_landed
         or held.rows_staged <> coalesce(staged.rows_staged, 0)
         or exists (select 1 from state_drift__{{ name }})
-
-),
-
-touched_keys__{{ name }} as (
-
-    select held.{{ t.key }} as entity_key
-    from {{ ref(t.state) }} as held
-    where held._applied_at >= (select since.disposed_at from since)
-    union
-    select staged.{{ t.key }} as entity_key
-    from {{ ref('stg_' ~ name) }} as staged
-    where staged._staged_at >= (select since.disposed_at from since)
 
 ),
 

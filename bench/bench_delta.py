@@ -167,5 +167,18 @@ def main() -> None:
     print(table(points))
 
 
+def render(path: Path) -> None:
+    """Print the table and write the chart from a saved delta.json (`--render FILE`)."""
+    points = [Point(**p) for p in json.loads(path.read_text())["points"]]
+    (path.parent / "delta.svg").write_text(svg(points))
+    print(table(points))
+    for p in points:
+        print(f"{run._label(p.events)} slowest nodes (median s):",
+              ", ".join(f"{k} {v:.2f}" for k, v in p.slowest_nodes.items()))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--render"]:
+        render(Path(sys.argv[2]))
+    else:
+        main()

@@ -64,7 +64,7 @@ def _redeliver_old_event(wh: Warehouse, *, batch: str, earlier: bool, payload: s
             f" and _sync_batch_id = (select min(_sync_batch_id) from landing.{TABLE})"
             " order by _event_id limit 1"
         ).fetchone()
-        stamp = loaded_at - timedelta(seconds=1) if earlier else loaded_at + timedelta(days=1)
+        stamp = loaded_at + timedelta(seconds=-1 if earlier else 1)
         name = "" if payload is None else f", '{payload}' as account_name"
         con.execute(
             f"insert into landing.{TABLE} select * replace ("
@@ -76,7 +76,7 @@ def _redeliver_old_event(wh: Warehouse, *, batch: str, earlier: bool, payload: s
     return event_id
 
 
-def _agree_with_an_open_conflict(wh: Warehouse) -> str:
+def _agree_with_an_open_conflict(wh: Warehouse, loaded_at: datetime) -> str:
     """Land a late owner (CRM) event that, within the conflict window, sets the phone number a
     helpdesk write set: that write is no conflict any more. Returns the write's event id."""
     con = duckdb.connect(str(wh.path))
@@ -91,14 +91,13 @@ def _agree_with_an_open_conflict(wh: Warehouse) -> str:
             "  group by entity_key having count(*) = 1)"
             " order by conflict_id limit 1"
         ).fetchone()
-        (loaded,) = con.execute("select max(_loaded_at) from landing.crm__accounts").fetchone()
         con.execute(
             "insert into landing.crm__accounts select * replace ("
             " 'agree:' || _event_id as _event_id, ? as phone, ? as _source_event_at,"
             " 'late-owner' as _sync_batch_id, ? as _loaded_at)"
             " from landing.crm__accounts where account_id = ? and _op = 'upsert'"
             " and _event_id is not null order by _source_event_at desc limit 1",
-            [value, (at + timedelta(minutes=10)).isoformat() + "Z", loaded, key],
+            [value, (at + timedelta(minutes=10)).isoformat() + "Z", loaded_at, key],
         )
     finally:
         con.close()
@@ -119,7 +118,7 @@ def test_incremental_controls_equal_a_full_refresh_after_ten_appends(project_dir
             # dispositions change although that batch's count does not
             replaced = _redeliver_old_event(wh, batch="late-precedes", earlier=True, payload=None)
         if n == 4:
-            resolved = _agree_with_an_open_conflict(wh)
+            resolved = _agree_with_an_open_conflict(wh, start + timedelta(minutes=10 * n))
         if n == 9:
             # another cadence's run: controls see the new rows before their staging does
             wh.dbt("run", "--select", "control")

@@ -82,14 +82,15 @@ def _agree_with_an_open_conflict(wh: Warehouse, loaded_at: datetime) -> str:
     con = duckdb.connect(str(wh.path))
     try:
         write, key, value, at = con.execute(
-            # a key with this one conflict only: its key then has no conflict row left, which
-            # delete+insert alone would never remove
-            "select conflict_id, entity_key, other_value, other_event_at from control.sync_conflicts"
-            " where landing_table = 'helpdesk__contacts' and field = 'phone'"
-            " and owner_value is not null and entity_key in (select entity_key"
-            "  from control.sync_conflicts where landing_table = 'helpdesk__contacts'"
-            "  group by entity_key having count(*) = 1)"
-            " order by conflict_id limit 1"
+            # a key with as few helpdesk phone writes as there are (one, with these seeds): its
+            # key then has no conflict row left, which delete+insert alone never removes
+            "select c.conflict_id, c.entity_key, c.other_value, c.other_event_at"
+            " from control.sync_conflicts as c join (select customer_id, count(*) as writes"
+            "  from staging.stg_helpdesk__contacts where _quarantine_reason is null"
+            "  and _op = 'upsert' and phone is not null group by 1) as w"
+            "  on w.customer_id = c.entity_key"
+            " where c.landing_table = 'helpdesk__contacts' and c.field = 'phone'"
+            " and c.owner_value is not null order by w.writes, c.conflict_id limit 1"
         ).fetchone()
         con.execute(
             "insert into landing.crm__accounts select * replace ("

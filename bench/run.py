@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -212,7 +213,10 @@ def bench_drift(ws: Workspace, repeat: int) -> list[Figure]:
         drift.prepare(wh, fraction)
         keys_file = ws.work / "peer-keys.json"
         ours, ours_node, peer, peer_diff = [], [], [], []
+        others: dict[str, list[Sample]] = {"tuned": [], "join": []}
+        others_diff: dict[str, list[float]] = {"tuned": [], "join": []}
         same, differing = True, 0
+        same_other = {"tuned": True, "join": True}
         for rep in range(repeat):
             ours.append(ws.run(wh, "--select", "sync_drift"))
             ours_node.append(_node_seconds(ws.target, "sync_drift"))
@@ -223,6 +227,14 @@ def bench_drift(ws: Workspace, repeat: int) -> list[Figure]:
             if rep == 0:
                 same, differing = drift.same_keys(drift.our_keys(wh),
                                                   json.loads(keys_file.read_text()))
+            for mode, samples in others.items():
+                sample = measure([str(BIN / "python"), "-m", "bench.drift", "peer", str(wh),
+                                  str(keys_file), mode], cwd=REPO)
+                samples.append(sample)
+                others_diff[mode].append(json.loads(sample.stdout)["diff"])
+                if rep == 0:
+                    same_other[mode] = drift.same_keys(drift.our_keys(wh),
+                                                       json.loads(keys_file.read_text()))[0]
         wh.unlink()
         ours_s, ours_m = _median(ours)
         peer_s, peer_m = _median(peer)
@@ -242,6 +254,17 @@ def bench_drift(ws: Workspace, repeat: int) -> list[Figure]:
                    peer_m, repeat, "python -m bench.drift peer WAREHOUSE KEYS",
                    f"process wall {peer_s:.2f} s"),
         ]
+        for mode, step in (("tuned", "reladiff tuned (bisection_factor=2, no side queries),"
+                                     " in-process"),
+                           ("join", "plain full outer join of the same views, in-process")):
+            seconds = statistics.median(others_diff[mode])
+            wall_s, peak = _median(others[mode])
+            keys = "identical keys" if same_other[mode] else "keys NOT the same"
+            figures.append(Figure(
+                "drift", size, step, seconds, peak, repeat,
+                f"python -m bench.drift peer WAREHOUSE KEYS {mode}",
+                f"sync_drift's node is **{seconds / node:.1f}x faster**; {keys};"
+                f" process wall {wall_s:.2f} s"))
     return figures
 
 
@@ -337,9 +360,18 @@ def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
         inc_wall = _find(figures, "apply", "incremental dbt run after the 1 % append, wall", biggest)[0]
         full_model = _find(figures, "apply", "full refresh of the same warehouse, model", biggest)[0]
         full_wall = _find(figures, "apply", "full refresh of the same warehouse, wall", biggest)[0]
-        for what, value in (("model execution", inc_model.median_seconds / floor_f),
-                            ("wall clock", inc_wall.median_seconds / floor_f)):
-            rows.append((f"incremental apply under 1.5x the floor ({what}, {biggest})",
+        floor_row = _find(figures, "apply", "floor", biggest)[0]
+        process = re.search(r"process wall ([0-9.]+) s", floor_row.note)
+        # like with like: dbt's statements against the floor's, dbt's process against the
+        # floor's process (dividing a whole process by statement time overstates the gap)
+        pairs = [("model execution against the floor's statements",
+                  inc_model.median_seconds / floor_f)]
+        if process:
+            pairs.append(("wall clock, dbt's process against the floor's process",
+                          inc_wall.median_seconds / float(process.group(1))))
+        for what, value in pairs:
+            rows.append((f"incremental apply under 1.5x the floor ({what}, {biggest}; the floor"
+                         " skips the entity states dbt rebuilds)",
                          f"{value:.1f}x", "met" if value < 1.5 else "missed, see below"))
         for what, inc, full in (("model execution", inc_model, full_model),
                                 ("wall clock", inc_wall, full_wall)):
@@ -349,9 +381,13 @@ def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
     drift_rows = _find(figures, "drift", "sync_drift, model execution")
     if drift_rows:
         speedups = [float(f.note.split("x faster")[0].strip("*")) for f in drift_rows]
-        rows.append(("sync_drift at least 3x faster than reladiff (model execution, every size"
-                     " and share)", f"{min(speedups):.1f}x to {max(speedups):.1f}x",
-                     "met" if min(speedups) >= 3 else "missed, see below"))
+        # reladiff runs at its defaults here (32 segments, side queries on), not in its best
+        # configuration: issue 18 measured it tuned (bisection_factor=2, side queries off)
+        # within 1.5-2.3x of the node, and one plain full outer join as fast as sync_drift
+        rows.append(("sync_drift at least 3x faster than reladiff (model execution against"
+                     " reladiff at its defaults, every size and share)",
+                     f"{min(speedups):.1f}x to {max(speedups):.1f}x",
+                     "withdrawn: not against the peer's best configuration, see below"))
         same = all("identical" in f.note for f in drift_rows)
         rows.append(("identical differing keys", "every size and share" if same else "NO",
                      "met" if same else "missed"))
@@ -445,7 +481,10 @@ def main() -> None:
     scale = float(os.environ.get("BENCH_SCALE", "1"))
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or set(SECTIONS)
-    sizes = [int(1_000_000 * scale), int(10_000_000 * scale)]
+    # BENCH_SIZES=1 (millions of events) runs one size only, e.g. for a quick drift check
+    listed = os.environ.get("BENCH_SIZES")
+    sizes = ([int(float(x) * 1_000_000) for x in listed.split(",")] if listed
+             else [int(1_000_000 * scale), int(10_000_000 * scale)])
     started, load_start = time.monotonic(), load_average()
     RESULTS.mkdir(parents=True, exist_ok=True)
     figures: list[Figure] = []

@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['landing_table', 'entity_key'],
+    pre_hook="{{ syncgov.sync_conflicts_prune() }}",
+) }}
+
 {#-
     Every conflicting write: a valid event in which a system changes a field that another
     system owns (per the registry's field ownership), paired with the owner's value as of that
@@ -6,34 +13,20 @@
     newer write wins, auto_resolved), manual_review (owner's value kept, conflict open).
 
     Which staged columns are such writes is found at run time from the ownership seed and the
-    staging relations' columns, so a new shared field needs no change here.
+    staging relations' columns, so a new shared field needs no change here
+    (`sync_conflict_streams`).
+
+    Incremental runs recompute only the keys with an event staged on either side since the last
+    run (`sync_conflict_touched_keys`): the pre-hook removes their rows, the model writes them
+    again. `--full-refresh` gives the same rows (tests/e2e/test_incremental_controls.py).
 -#}
+-- depends_on: {{ ref('field_ownership') }}
 {%- for t in sync_landing_tables() %}
 -- depends_on: {{ ref('stg_' ~ t.system ~ '__' ~ t.entity) }}
 {%- endfor %}
 {%- set window = var('sync_conflict_window_minutes', 10) | int -%}
-{%- set ownership = ref('field_ownership') -%}
 {%- set policies = ref('domain_policies') -%}
-{%- set streams = [] -%}
-{%- if execute -%}
-{%- set owners = {} -%}
-{%- for row in run_query('select domain, field, owner_system from ' ~ ownership).rows -%}
-{%- do owners.update({row[0] ~ '.' ~ row[1]: row[2]}) -%}
-{%- endfor -%}
-{%- set tables = sync_landing_tables() -%}
-{%- for writer in tables -%}
-{%- set staged = ref('stg_' ~ writer.system ~ '__' ~ writer.entity) -%}
-{%- set columns = adapter.get_columns_in_relation(staged) | map(attribute='name') | map('lower') | list -%}
-{%- for col in columns -%}
-{%- set owner = owners.get(writer.domain ~ '.' ~ col) -%}
-{%- if owner and owner != writer.system and col != writer.key -%}
-{%- for source in tables if source.domain == writer.domain and source.system == owner -%}
-{%- do streams.append({'writer': writer, 'owner': source, 'field': col}) -%}
-{%- endfor -%}
-{%- endif -%}
-{%- endfor -%}
-{%- endfor -%}
-{%- endif %}
+{%- set streams = syncgov.sync_conflict_streams() %}
 
 with policies as (
 
@@ -74,6 +67,7 @@ writes as (
         writer._quarantine_reason is null
         and writer._op = 'upsert'
         and writer.{{ s.field }} is not null
+        and {{ syncgov.sync_conflict_in_scope(streams, w, 'writer') }}
     qualify
         row_number() over (
             partition by writer._event_id

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['landing_table', '_event_id'],
+) }}
+
 {#-
     Every landed row gets exactly one disposition, each from a positive rule:
       duplicate           a later delivery of an event, with the canonical delivery's payload
@@ -14,6 +20,21 @@
                           a newer event: state lost it, or kept an older delivery of the same
                           event (an error too)
     The canonical delivery is the first by `delivery_order()`, as in staging.
+
+    Incremental runs recompute every delivery of the events whose disposition can have changed
+    since the last run (`_disposed_at`), and only those (delete+insert per landing table and
+    event): the events of batches whose landed count differs from the rows held here (new
+    batches, grown ones, batches committed late of any age: counted from the landing table
+    itself, not from staging's progress, so a batch staging overlooks still shows) or whose
+    staged count differs from the rows held here as staged (a staged event that vanished),
+    events staged since (a pending row staged by another cadence's run), and the applied and
+    unaccounted rows of a key that staging or state touched since (a newer event turns
+    `applied` into `superseded`; a superseded row stays so, as state only moves forward);
+    every event of a table whose untouched state rows differ in number from the applied rows
+    of untouched keys (a state row lost without trace). Nothing else can change a row's
+    disposition: what a row is depends only on its event's deliveries, its staged row, its
+    key's state row and its batch's progress. `--full-refresh` classifies every row afresh and
+    gives the same rows (tests/e2e/test_incremental_controls.py).
 -#}
 
 {#- staging does not hold this very delivery (nothing, or another delivery of the event) -#}
@@ -28,10 +49,150 @@
                 )
 {%- endset -%}
 
+{#- a replay rewrites staging and state since its point: classify every row afresh -#}
+{%- set scoped = is_incremental() and not syncgov.replay_from() %}
+{%- if scoped %}
+
+with since as (
+
+    -- when the last run that wrote rows here ran: everything staged or applied since is new
+    select
+        coalesce(
+            max(_disposed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})
+        ) as disposed_at
+    from {{ this }}
+
+)
+{%- endif %}
+
 {%- for t in sync_landing_tables() %}
 {%- set name = t.system ~ '__' ~ t.entity %}
 
-{{ 'with' if loop.first else ',' }} identified__{{ name }} as (
+{{ ('with' if not scoped else ',') if loop.first else ',' }} batch_rows__{{ name }} as (
+
+    -- rows landed per batch: the probe an incremental run compares with the rows held here
+    select
+        coalesce(_sync_batch_id, '∅') as batch_key,
+        count(*) as batch_rows_landed
+    from {{ source(t.system, t.entity) }}
+    group by coalesce(_sync_batch_id, '∅')
+
+),
+{%- if scoped %}
+
+held_batches__{{ name }} as (
+
+    select
+        coalesce(_sync_batch_id, '∅') as batch_key,
+        count(*) as rows_held,
+        sum(
+            case
+                when disposition in ('applied', 'superseded', 'quarantined', 'unaccounted') then 1
+                else 0
+            end
+        ) as rows_staged
+    from {{ this }}
+    where landing_table = '{{ name }}'
+    group by coalesce(_sync_batch_id, '∅')
+
+),
+
+staged_batches__{{ name }} as (
+
+    -- staged rows per batch: a staged event that vanishes leaves no newer `_staged_at`, only
+    -- a count below the rows held here as staged
+    select
+        coalesce(_sync_batch_id, '∅') as batch_key,
+        count(*) as rows_staged
+    from {{ ref('stg_' ~ name) }}
+    group by coalesce(_sync_batch_id, '∅')
+
+),
+
+touched_keys__{{ name }} as (
+
+    select held.{{ t.key }} as entity_key
+    from {{ ref(t.state) }} as held
+    where held._applied_at >= (select since.disposed_at from since)
+    union
+    select staged.{{ t.key }} as entity_key
+    from {{ ref('stg_' ~ name) }} as staged
+    where staged._staged_at >= (select since.disposed_at from since)
+
+),
+
+state_drift__{{ name }} as (
+
+    -- every state row of a key nothing touched holds the event applied here: when the counts
+    -- differ (a state row lost without trace), the whole table is classified afresh
+    select 1 as drifted
+    from (
+        select count(*) as held_rows
+        from {{ ref(t.state) }} as held
+        where
+            held._applied_at < (select since.disposed_at from since)
+            and held.{{ t.key }} not in (
+                select tk.entity_key from touched_keys__{{ name }} as tk
+                where tk.entity_key is not null
+            )
+    ) as held
+    cross join (
+        select count(*) as applied_rows
+        from {{ this }} as disposed
+        where
+            disposed.landing_table = '{{ name }}'
+            and disposed.disposition = 'applied'
+            and disposed.entity_key not in (
+                select cast(tk.entity_key as {{ dbt.type_string() }}) from touched_keys__{{ name }} as tk
+                where tk.entity_key is not null
+            )
+    ) as disposed
+    where held.held_rows <> disposed.applied_rows
+
+),
+
+touched_batches__{{ name }} as (
+
+    select landed.batch_key
+    from batch_rows__{{ name }} as landed
+    left join held_batches__{{ name }} as held
+        on landed.batch_key = held.batch_key
+    left join staged_batches__{{ name }} as staged
+        on landed.batch_key = staged.batch_key
+    where
+        held.batch_key is null
+        or held.rows_held <> landed.batch_rows_landed
+        or held.rows_staged <> coalesce(staged.rows_staged, 0)
+        or exists (select 1 from state_drift__{{ name }})
+
+),
+
+touched_events__{{ name }} as (
+
+    select {{ syncgov.sync_event_key(t.key_column) }} as event_key
+    from {{ source(t.system, t.entity) }}
+    where coalesce(_sync_batch_id, '∅') in (select tb.batch_key from touched_batches__{{ name }} as tb)
+    union
+    select staged._event_id as event_key
+    from {{ ref('stg_' ~ name) }} as staged
+    where staged._staged_at >= (select since.disposed_at from since)
+    union
+    -- of a touched key, only the rows state can reclassify: the event it held (now perhaps
+    -- superseded) and one it did not account for. A superseded row stays superseded, since
+    -- state only moves to newer events (a replay, which may not, reclassifies everything).
+    select disposed._event_id as event_key
+    from {{ this }} as disposed
+    where
+        disposed.landing_table = '{{ name }}'
+        and disposed.disposition in ('applied', 'unaccounted')
+        and disposed.entity_key in (
+            select cast(tk.entity_key as {{ dbt.type_string() }}) from touched_keys__{{ name }} as tk
+        )
+
+),
+{%- endif %}
+
+identified__{{ name }} as (
 
     select
         _sync_batch_id,
@@ -39,15 +200,20 @@
         {{ syncgov.sync_event_key(t.key_column) }} as event_key,
         {{ syncgov.payload_hash(source(t.system, t.entity)) }} as payload_hash
     from {{ source(t.system, t.entity) }}
+    {%- if scoped %}
+    where
+        {{ syncgov.sync_event_key(t.key_column) }}
+        in (select te.event_key from touched_events__{{ name }} as te)
+    {%- endif %}
 
 ),
 
 landed__{{ name }} as (
 
     select
-        *,
-        coalesce(_sync_batch_id, '∅') as batch_key,
-        count(*) over (partition by coalesce(_sync_batch_id, '∅')) as batch_rows_landed,
+        identified.*,
+        batches.batch_key,
+        batches.batch_rows_landed,
         row_number() over (
             partition by event_key
             order by {{ syncgov.delivery_order(payload_hash='payload_hash') }}
@@ -57,7 +223,9 @@ landed__{{ name }} as (
             order by {{ syncgov.delivery_order(payload_hash='payload_hash') }}
             rows between unbounded preceding and unbounded following
         ) as canonical_payload_hash
-    from identified__{{ name }}
+    from identified__{{ name }} as identified
+    inner join batch_rows__{{ name }} as batches
+        on coalesce(identified._sync_batch_id, '∅') = batches.batch_key
 
 ),
 
@@ -117,7 +285,8 @@ disposed__{{ name }} as (
         end as disposition,
         case when landed.delivery = 1 then staged._quarantine_reason end as quarantine_reason,
         landed.payload_hash,
-        landed.canonical_payload_hash
+        landed.canonical_payload_hash,
+        {{ syncgov.sync_now() }} as _disposed_at
     from landed__{{ name }} as landed
     left join {{ ref('stg_' ~ name) }} as staged
         on

@@ -1,6 +1,7 @@
 {#-
     One row per ledger batch and per landed batch (and per gap in a table's sequence):
-    what the sender announced against what arrived, and a verdict.
+    what the sender announced against what arrived, and a verdict. One row per batch, so
+    rebuilt whole each run from the ledger and the per-batch counts of `sync_landed_batches`.
 -#}
 
 with ledger as (
@@ -19,44 +20,17 @@ with ledger as (
 
 ),
 
-landed_rows as (
-    {%- for t in sync_landing_tables() %}
-
-    select
-        '{{ t.system }}__{{ t.entity }}' as landing_table,
-        '{{ t.system }}' as source_system,
-        _sync_batch_id as batch_id,
-        _event_id,
-        row_number() over (
-            partition by _sync_batch_id, _event_id
-            order by _loaded_at
-        ) as delivery_in_batch
-    from {{ source(t.system, t.entity) }}
-    {%- if not loop.last %}
-
-    union all
-    {%- endif %}
-    {%- endfor %}
-
-),
-
 landed as (
 
+    -- counted from the landing tables, incrementally per batch (sync_landed_batches)
     select
         landing_table,
         source_system,
         batch_id,
-        count(*) as rows_landed,
-        count(distinct _event_id) as distinct_events,
-        sum(
-            case
-                when delivery_in_batch = 1 and _event_id is not null
-                    then {{ syncgov.event_id_checksum_term('_event_id') }}
-                else 0
-            end
-        ) as landed_checksum
-    from landed_rows
-    group by landing_table, source_system, batch_id
+        rows_landed,
+        distinct_events,
+        landed_checksum
+    from {{ ref('sync_landed_batches') }}
 
 ),
 

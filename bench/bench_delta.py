@@ -1,0 +1,184 @@
+"""The fixed-delta scaling curve: incremental `dbt build` CPU and wall while the warehouse grows.
+
+Per size (BENCH_DELTA_SIZES, millions of events, default 1,3,10,20): simulate the landing zone
+with the demo faults and batches of a fixed size (EVENTS_PER_BATCH), so the append of
+DELTA_BATCHES is the same delta at every size; `dbt seed` and one full `dbt build`. Then per
+repetition: a copy of that warehouse under one stable file name (so dbt's partial parsing holds
+and no repetition pays a re-parse), the append, and the measured incremental `dbt build` (CPU
+of dbt and its children, wall, the 1-minute load average at its start, the slowest nodes from
+run_results.json). Once per size, `dbt build --full-refresh` of the same appended warehouse,
+the full build the incremental one is compared with. Medians of BENCH_REPEAT (default 3).
+
+`python -m bench.bench_delta` prints the table and writes bench/results/delta.json and
+bench/results/delta.svg; `make bench` does not run it (it takes about an hour at 20M).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import run
+from bench.measure import load_average, machine, measure
+
+EVENTS_PER_BATCH = 50_000
+DELTA_BATCHES = 2
+FAULTS = "demo"
+TOP_NODES = 8
+
+
+@dataclass
+class Point:
+    events: int
+    runs: int
+    incremental_cpu: float
+    incremental_wall: float
+    full_cpu: float
+    full_wall: float
+    delta_events: int
+    load_averages: list[float] = field(default_factory=list)
+    full_load_average: float = 0.0
+    slowest_nodes: dict[str, float] = field(default_factory=dict)
+
+
+def _node_times(target: Path) -> dict[str, float]:
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".", 2)[-1]: r["execution_time"] for r in results}
+
+
+def _landed(warehouse: Path) -> int:
+    import duckdb  # noqa: PLC0415 - only for the count
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'landing'"
+            " and table_name not like '\\_%' escape '\\' and table_name <> 'sync_batches'"
+        ).fetchall()]
+        return sum(con.execute(f"select count(*) from landing.{t}").fetchone()[0] for t in tables)
+    finally:
+        con.close()
+
+
+def bench_size(events: int, repeat: int, work: Path) -> Point:
+    stable = work / "stable" / "syncgov.duckdb"  # one path: one profile, partial parsing holds
+    stable.parent.mkdir(parents=True, exist_ok=True)
+    target = work / "target"
+    base = work / f"base-{events}.duckdb"
+    env = run._dbt_env(stable, target)
+    dbt = [str(run.BIN / "dbt")]
+    batches = max(2, events // EVENTS_PER_BATCH)
+    entities = max(2000, events // 50)
+    stable.unlink(missing_ok=True)
+    measure([str(run.BIN / "syncgov"), "simulate", "--warehouse", str(stable), "--seed", run.SEED,
+             "--now", run.NOW, "--events", str(events), "--entities", str(entities),
+             "--batches", str(batches), "--faults", FAULTS, "-q"])
+    measure([*dbt, "seed", "--project-dir", str(run.REPO)], env=env, cwd=run.REPO)
+    measure([*dbt, "build", "--project-dir", str(run.REPO)], env=env, cwd=run.REPO)
+    shutil.copy(stable, base)
+    before = _landed(base)
+    cpu, wall, loads, nodes = [], [], [], []
+    delta = 0
+    for _ in range(repeat):
+        shutil.copy(base, stable)
+        measure([str(run.BIN / "syncgov"), "simulate", "--warehouse", str(stable), "--append",
+                 "--batches", str(DELTA_BATCHES), "--now", run.APPEND_AT, "--faults", FAULTS, "-q"])
+        delta = _landed(stable) - before
+        loads.append(load_average())
+        sample = measure([*dbt, "build", "--project-dir", str(run.REPO)], env=env, cwd=run.REPO)
+        cpu.append(sample.cpu_seconds)
+        wall.append(sample.seconds)
+        nodes.append(_node_times(target))
+    # the full build of the same appended warehouse (the last repetition's)
+    full_load = load_average()
+    full = measure([*dbt, "build", "--full-refresh", "--project-dir", str(run.REPO)],
+                   env=env, cwd=run.REPO)
+    median_nodes = {k: statistics.median(n.get(k, 0.0) for n in nodes) for k in nodes[0]}
+    slowest = dict(sorted(median_nodes.items(), key=lambda kv: -kv[1])[:TOP_NODES])
+    base.unlink(missing_ok=True)
+    return Point(events, repeat, statistics.median(cpu), statistics.median(wall), full.cpu_seconds,
+                 full.seconds, delta, loads, full_load, slowest)
+
+
+def table(points: list[Point]) -> str:
+    first = points[0]
+    rows = ["| events | delta rows | incremental build CPU s | wall s | vs 1st size (CPU) |"
+            " full build CPU s | incremental / full (CPU) | load avg at start | runs |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for p in points:
+        rows.append(
+            f"| {run._label(p.events)} | {p.delta_events:,} | {p.incremental_cpu:.1f} |"
+            f" {p.incremental_wall:.1f} | {p.incremental_cpu / first.incremental_cpu:.2f}x |"
+            f" {p.full_cpu:.1f} | {p.incremental_cpu / p.full_cpu:.2f}x |"
+            f" {', '.join(f'{x:.1f}' for x in p.load_averages)} (full: {p.full_load_average:.1f}) |"
+            f" {p.runs} |")
+    return "\n".join(rows)
+
+
+def svg(points: list[Point]) -> str:
+    """A small line chart: incremental and full build CPU seconds against events."""
+    w, h, pad = 420, 220, 40
+    xs = [p.events for p in points]
+    ymax = max(*(p.full_cpu for p in points), 1.0)
+    xmax = max(xs)
+
+    def pt(x: float, y: float) -> str:
+        return f"{pad + (w - 2 * pad) * x / xmax:.1f},{h - pad - (h - 2 * pad) * y / ymax:.1f}"
+
+    inc = " ".join(pt(p.events, p.incremental_cpu) for p in points)
+    full = " ".join(pt(p.events, p.full_cpu) for p in points)
+    labels = "".join(
+        f'<text x="{pt(p.events, 0).split(",")[0]}" y="{h - pad + 15}" font-size="10"'
+        f' text-anchor="middle">{run._label(p.events).split()[0]}</text>' for p in points)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif">'
+        f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#888"/>'
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#888"/>'
+        f'<text x="{pad}" y="{pad - 10}" font-size="10">CPU s (max {ymax:.0f})</text>'
+        f'<polyline fill="none" stroke="#c33" stroke-width="2" points="{full}"/>'
+        f'<polyline fill="none" stroke="#36c" stroke-width="2" points="{inc}"/>'
+        f'<text x="{w - pad}" y="{pad}" font-size="10" fill="#c33" text-anchor="end">full build</text>'
+        f'<text x="{w - pad}" y="{pad + 12}" font-size="10" fill="#36c" text-anchor="end">'
+        f'incremental build, fixed delta</text>{labels}</svg>\n')
+
+
+def main() -> None:
+    sizes = [int(float(s) * 1_000_000) for s in
+             os.environ.get("BENCH_DELTA_SIZES", "1,3,10,20").split(",") if s]
+    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    points: list[Point] = []
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="syncgov-delta-") as tmp:
+        for events in sizes:
+            print(f"bench_delta [{datetime.now(UTC):%H:%M:%S}]: {events:,} events", file=sys.stderr,
+                  flush=True)
+            points.append(bench_size(events, repeat, Path(tmp)))
+            out = {"started": started.isoformat(), "machine": machine(),
+                   "points": [asdict(p) for p in points]}
+            (run.RESULTS / "delta.json").write_text(json.dumps(out, indent=2))
+    (run.RESULTS / "delta.svg").write_text(svg(points))
+    print(table(points))
+
+
+def render(path: Path) -> None:
+    """Print the table and write the chart from a saved delta.json (`--render FILE`)."""
+    points = [Point(**p) for p in json.loads(path.read_text())["points"]]
+    (path.parent / "delta.svg").write_text(svg(points))
+    print(table(points))
+    for p in points:
+        print(f"{run._label(p.events)} slowest nodes (median s):",
+              ", ".join(f"{k} {v:.2f}" for k, v in p.slowest_nodes.items()))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--render"]:
+        render(Path(sys.argv[2]))
+    else:
+        main()

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 COPIED_MODELS = (
     "models/staging/stg__staged_batches.sql",
+    "models/control/sync_landed_batches.sql",
     "models/control/sync_reconciliation.sql",
     "models/control/sync_drift.sql",
     "models/control/sync_event_dispositions.sql",
@@ -76,6 +77,10 @@ def write_project(root: Path, tables: list[LandingTable]) -> Path:
     (project / "macros" / "generated" / "sync_landing_tables.sql").write_text(
         "{% macro sync_landing_tables() %}{{ return(" + json.dumps(catalogue).replace("false", "False")
         + ") }}{% endmacro %}\n"
+        # the ledger is the harness's own landing.sync_batches view (the project generates
+        # sync_ledger from the registry's loaders); the harness has no entity states
+        "{% macro sync_ledger() %}{{ return(source('landing', 'sync_batches')) }}{% endmacro %}\n"
+        "{% macro sync_domains() %}{{ return({}) }}{% endmacro %}\n"
     )
 
     sources: list[dict] = [

@@ -57,7 +57,7 @@ def test_replay_from_a_batch_repairs_state_and_equals_a_full_refresh(project_dir
 
     plan = plan_replay(project_dir, wh.path, "customer", from_batch=batch)
     assert plan.since == since
-    assert plan.selection == ["stg_crm__accounts+", "stg_helpdesk__contacts+", "stg_erp__customers+"]
+    assert plan.selection == ["stg_crm__accounts+", "stg_erp__customers+", "stg_helpdesk__contacts+"]
     result = run_replay(plan, project_dir, wh.path, target_dir=wh.target)
 
     assert _rows(wh) == _rows(reference)

@@ -98,13 +98,11 @@ unreconciled as (
     where
         not reconciliation.is_reconciled
         and coalesce(reconciliation.finished_at, clock.evaluated_at) >= clock.window_start
-        {%- if accepting %}
         -- loaders declared `unverifiable: accept`: a batch they cannot prove is not a gap
         and not (
             reconciliation.reconciliation_status = 'unverifiable'
             and reconciliation.landing_table in ('{{ accepting | join("', '") }}')
         )
-        {%- endif %}
     group by reconciliation.landing_table
 
 ),
@@ -233,17 +231,27 @@ drift as (
 ),
 
 {# Landing schema drift (sync_schema_drift): removed columns stop staging, retyped ones are read as text. #}
+schema_drift_columns as (
+
+    select
+        landing_table,
+        max(case when change = 'removed' then 1 else 0 end) as columns_removed,
+        max(case when change = 'retyped' then 1 else 0 end) as columns_retyped,
+        {{ dbt.listagg("column_name || ' ' || change", "', '", "order by column_name") }}
+            as drifted_columns
+    from {{ ref('sync_schema_drift') }}
+    group by landing_table
+
+),
+
 schema_drift as (
 
     select
         landing_table as schema_landing_table,
-        max(case when change = 'removed' then 1 else 0 end) as columns_removed,
-        max(case when change = 'retyped' then 1 else 0 end) as columns_retyped,
-        landing_table || ': landing schema drift, '
-        || {{ dbt.listagg("column_name || ' ' || change", "', '", "order by column_name") }}
-        as schema_reason
-    from {{ ref('sync_schema_drift') }}
-    group by landing_table
+        columns_removed,
+        columns_retyped,
+        landing_table || ': landing schema drift, ' || drifted_columns as schema_reason
+    from schema_drift_columns
 
 ),
 

@@ -52,14 +52,18 @@ accepted as (
         data_type as accepted_type
     from schema_history
     qualify row_number() over (
-        partition by landing_table, column_name order by first_seen_at asc, data_type asc
+        partition by landing_table, column_name
+        order by first_seen_at asc, data_type asc
     ) = 1
 
 ),
 
 domains as (
 
-    select distinct landing_table, domain from declared
+    select distinct
+        landing_table,
+        domain
+    from declared
 
 ),
 

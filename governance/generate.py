@@ -631,7 +631,7 @@ def _loader_sources(model: RegistryModel, _project: Path) -> str:
 
 
 def _loader_call(model: RegistryModel, table: LandingTable) -> tuple[str, str, str, str]:
-    """(kind, relation, key, columns, options) of the adapter call, as Jinja literals."""
+    """(relation, key columns, columns, options) of the adapter call, as Jinja literals."""
     domain = _domain_of(model, table)
     if "relation" not in table.loader:
         raise GenerateError(f"{table.where}: loader {table.loader_kind} of flow {table.flow!r}"

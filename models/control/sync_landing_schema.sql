@@ -4,7 +4,10 @@
     other type is a retyped column (sync_schema_drift). Read from the adapter when the model
     runs, so it tracks the landing tables as the loaders leave them.
 -#}
-{{ config(materialized='incremental', unique_key=['landing_table', 'column_name', 'data_type']) }}
+{#- delete+insert on one surrogate key: the same on both engines (the emulated Snowflake's
+    merge cannot bind a column named column_name) -#}
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+    unique_key='schema_column_id') }}
 
 {#- after staging: an adapted landing table is a view the project builds first -#}
 {%- for t in sync_landing_tables() %}
@@ -42,6 +45,8 @@ with observed as (
 )
 
 select
+    observed.landing_table || ':' || observed.column_name || ':' || observed.data_type
+        as schema_column_id,
     observed.landing_table,
     observed.column_name,
     observed.data_type,

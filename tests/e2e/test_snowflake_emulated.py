@@ -346,16 +346,20 @@ def test_every_sync_key_is_covered_by_data_tests(built: Built) -> None:
     checked = 0
     for uid, node in nodes.items():
         key = node["config"].get("unique_key")
-        if node["resource_type"] == "model" and key:
-            column = key.lower()
+        if node["resource_type"] == "model" and isinstance(key, list):
+            # a composite key is unique only as a whole: each of its columns must be present
+            wanted = {c.lower(): {"not_null"} for c in key}
+        elif node["resource_type"] == "model" and key:
+            wanted = {key.lower(): {"unique", "not_null"}}
         elif node["resource_type"] == "snapshot":
-            column = "dbt_scd_id"
+            wanted = {"dbt_scd_id": {"unique", "not_null"}}
         else:
             continue
         checked += 1
-        present = tests.get((uid, column), set())
-        if not {"unique", "not_null"} <= present:
-            uncovered[uid] = sorted(present)
+        for column, needed in wanted.items():
+            present = tests.get((uid, column), set())
+            if not needed <= present:
+                uncovered[f"{uid}.{column}"] = sorted(present)
     assert checked >= 23  # 17 merged state models, 6 snapshots
     assert uncovered == {}
 

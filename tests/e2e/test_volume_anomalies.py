@@ -77,7 +77,8 @@ def test_thirty_days_of_the_demo_data_raise_no_volume_anomaly(project_dir: Path,
     for day in range(1, 30):
         wh.simulate(now=start + timedelta(days=day), batches=24, faults=NORMAL, append=True)
     wh.dbt("seed", "--select", "volume_policies")
-    wh.dbt("run", "--select", "sync_reconciliation", "sync_volume_anomalies")
+    wh.dbt("run", "--select", "sync_landed_batches", "sync_reconciliation",
+           "sync_volume_anomalies")
 
     judged = dict(wh.query("""select coalesce(baseline_kind, 'none'), count(*)
         from control.sync_volume_anomalies group by 1"""))
@@ -91,7 +92,8 @@ def test_thirty_days_of_the_demo_data_raise_no_volume_anomaly(project_dir: Path,
     # the same warehouse, one more day with the drop: now it is caught, and only there
     wh.simulate(now=start + timedelta(days=30), batches=24,
                 faults=dataclasses.replace(NORMAL, volume_drop=0.1), append=True)
-    wh.dbt("run", "--select", "sync_reconciliation", "sync_volume_anomalies")
+    wh.dbt("run", "--select", "sync_landed_batches", "sync_reconciliation",
+           "sync_volume_anomalies")
     table = truth(wh)["run"]["volume_drop_table"]
     flagged = wh.query("select distinct landing_table, anomaly from control.sync_volume_anomalies"
                        " where is_anomaly")

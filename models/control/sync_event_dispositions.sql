@@ -62,6 +62,38 @@ with since as (
         ) as disposed_at
     from {{ this }}
 
+),
+
+held_batches as (
+
+    -- the rows held here per table and batch, in one scan for every table
+    select
+        landing_table,
+        coalesce(_sync_batch_id, '∅') as batch_key,
+        count(*) as rows_held,
+        sum(
+            case
+                when disposition in ('applied', 'superseded', 'quarantined', 'unaccounted') then 1
+                else 0
+            end
+        ) as rows_staged
+    from {{ this }}
+    group by landing_table, coalesce(_sync_batch_id, '∅')
+
+),
+
+held_keys as (
+
+    -- the rows state can reclassify, of every table, in one scan: one per key (the event
+    -- its state row holds) and the rare unaccounted one
+    select
+        landing_table,
+        _event_id,
+        entity_key,
+        disposition
+    from {{ this }}
+    where disposition in ('applied', 'unaccounted')
+
 )
 {%- endif %}
 
@@ -79,23 +111,6 @@ with since as (
 
 ),
 {%- if scoped %}
-
-held_batches__{{ name }} as (
-
-    select
-        coalesce(_sync_batch_id, '∅') as batch_key,
-        count(*) as rows_held,
-        sum(
-            case
-                when disposition in ('applied', 'superseded', 'quarantined', 'unaccounted') then 1
-                else 0
-            end
-        ) as rows_staged
-    from {{ this }}
-    where landing_table = '{{ name }}'
-    group by coalesce(_sync_batch_id, '∅')
-
-),
 
 staged_batches__{{ name }} as (
 
@@ -138,7 +153,7 @@ state_drift__{{ name }} as (
     ) as held
     cross join (
         select count(*) as applied_rows
-        from {{ this }} as disposed
+        from held_keys as disposed
         where
             disposed.landing_table = '{{ name }}'
             and disposed.disposition = 'applied'
@@ -155,8 +170,10 @@ touched_batches__{{ name }} as (
 
     select landed.batch_key
     from batch_rows__{{ name }} as landed
-    left join held_batches__{{ name }} as held
-        on landed.batch_key = held.batch_key
+    left join held_batches as held
+        on
+            held.landing_table = '{{ name }}'
+            and landed.batch_key = held.batch_key
     left join staged_batches__{{ name }} as staged
         on landed.batch_key = staged.batch_key
     where
@@ -181,10 +198,9 @@ touched_events__{{ name }} as (
     -- superseded) and one it did not account for. A superseded row stays superseded, since
     -- state only moves to newer events (a replay, which may not, reclassifies everything).
     select disposed._event_id as event_key
-    from {{ this }} as disposed
+    from held_keys as disposed
     where
         disposed.landing_table = '{{ name }}'
-        and disposed.disposition in ('applied', 'unaccounted')
         and disposed.entity_key in (
             select cast(tk.entity_key as {{ dbt.type_string() }}) from touched_keys__{{ name }} as tk
         )
@@ -201,9 +217,15 @@ identified__{{ name }} as (
         {{ syncgov.payload_hash(source(t.system, t.entity)) }} as payload_hash
     from {{ source(t.system, t.entity) }}
     {%- if scoped %}
+    -- the same test as `sync_event_key(...) in touched_events`, with the key computed only for
+    -- the rows that landed without an id (for every other row it is `_event_id`)
     where
-        {{ syncgov.sync_event_key(t.key_column) }}
-        in (select te.event_key from touched_events__{{ name }} as te)
+        _event_id in (select te.event_key from touched_events__{{ name }} as te)
+        or (
+            _event_id is null
+            and {{ syncgov.sync_event_key(t.key_column) }}
+            in (select te.event_key from touched_events__{{ name }} as te)
+        )
     {%- endif %}
 
 ),
@@ -226,6 +248,26 @@ landed__{{ name }} as (
     from identified__{{ name }} as identified
     inner join batch_rows__{{ name }} as batches
         on coalesce(identified._sync_batch_id, '∅') = batches.batch_key
+
+),
+
+staged__{{ name }} as (
+
+    -- the staged rows of the events classified here{{ ' (the touched ones: the join then
+    -- builds on the delta, not on the whole staging table)' if scoped }}
+    select
+        _event_id,
+        {{ t.key }},
+        _quarantine_reason,
+        _payload_hash,
+        _loaded_at,
+        _sync_batch_id,
+        _source_event_at,
+        _op
+    from {{ ref('stg_' ~ name) }}
+    {%- if scoped %}
+    where _event_id in (select te.event_key from touched_events__{{ name }} as te)
+    {%- endif %}
 
 ),
 
@@ -288,7 +330,7 @@ disposed__{{ name }} as (
         landed.canonical_payload_hash,
         {{ syncgov.sync_now() }} as _disposed_at
     from landed__{{ name }} as landed
-    left join {{ ref('stg_' ~ name) }} as staged
+    left join staged__{{ name }} as staged
         on
             landed.event_key = staged._event_id
             and landed.delivery = 1

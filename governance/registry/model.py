@@ -253,6 +253,11 @@ class FieldRef:
     field: str
     where: Where | None = None
 
+    @property
+    def qualified(self) -> str:
+        """`domain.field`: how a mapping that names another domain is written."""
+        return f"{self.domain}.{self.field}"
+
 
 @dataclass(frozen=True)
 class Export:
@@ -268,6 +273,8 @@ class Export:
     owners: Owners
     raw: Mapping[str, Any]
     generated_sql: bool = False
+    # the schedule while the export is degraded, when the export declares one
+    degraded_schedule: str | None = None
     where: Where | None = None
 
     def key_origin(self, model: RegistryModel, column: str) -> tuple[str, str | None, str | None]:
@@ -399,7 +406,8 @@ def _export(name: str, e: Located, where: Any) -> Export:
         name=name, domain=e["domain"], model=e["model"], target_system=e["target"]["system"],
         target_object=e["target"]["object"], key=_frozen(e["key"]), fields=fields,
         mode=e["mode"], schedule=e["schedule"], owners=_owners(e["owners"]), raw=e,
-        generated_sql=e.get("model_sql", "custom") == "generated", where=where())
+        generated_sql=e.get("model_sql", "custom") == "generated",
+        degraded_schedule=e.get("degraded_schedule"), where=where())
 
 
 def _locator(model_files: Mapping[str, RegistryFile], kind: str, name: str) -> Any:

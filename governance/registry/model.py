@@ -301,15 +301,26 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """A step of a team's escalation path: whom to call, and how soon they answer."""
+
+    contact: str
+    within_minutes: int
+
+
+@dataclass(frozen=True)
 class Team:
     name: str
     channel: str | None
     members: tuple[Member, ...]
-    escalation: tuple[Mapping[str, Any], ...]
+    escalation: tuple[Escalation, ...]  # in the order they are called
     where: Where | None = None
 
+    def with_role(self, role: str) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if role in m.roles)
+
     def first_email(self, role: str) -> str | None:
-        return next((m.email for m in self.members if role in m.roles), None)
+        return next((m.email for m in self.with_role(role)), None)
 
 
 @dataclass(frozen=True)
@@ -432,7 +443,9 @@ def build_model(files: Mapping[str, RegistryFile]) -> RegistryModel:
             name=name, channel=t.get("channel"),
             members=tuple(Member(m["name"], m["email"], tuple(m["roles"]))
                           for m in t.get("members", ())),
-            escalation=tuple(_frozen(s) for s in t.get("escalation", ())), where=loc("teams", name)())
+            escalation=tuple(Escalation(s["contact"], int(s["within_minutes"]))
+                             for s in t.get("escalation", ())),
+            where=loc("teams", name)())
     systems = {
         name: System(name=name, kind=s["kind"], owners=_owners(s["owners"]),
                      accepts_writes=bool(s.get("accepts_writes", False)),

@@ -1,37 +1,19 @@
 """Who answers for a domain: its owning teams, their channels, members by role and escalation
-path, as the registry declares them."""
+path, as the registry declares them.
+
+The teams themselves are the registry model's (`governance.registry.model.Team`); this module
+resolves the team names an entry's `owners` declares into those teams.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from governance.registry import RegistryFile
+from governance.registry.model import Escalation, Member, Team, model_of
+from governance.registry.model import Owners as DeclaredOwners
 
 Registry = dict[str, RegistryFile]
-
-
-@dataclass(frozen=True)
-class Member:
-    name: str
-    email: str
-    roles: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Escalation:
-    contact: str
-    within_minutes: int
-
-
-@dataclass(frozen=True)
-class Team:
-    name: str
-    channel: str | None
-    members: tuple[Member, ...]
-    escalation: tuple[Escalation, ...]
-
-    def with_role(self, role: str) -> tuple[Member, ...]:
-        return tuple(m for m in self.members if role in m.roles)
 
 
 @dataclass(frozen=True)
@@ -58,25 +40,15 @@ class Owners:
 
 def team(registry: Registry, name: str) -> Team:
     """The team `name`; an undeclared team (a lint error) comes back without members."""
-    spec = registry["teams"].data["teams"].get(name)
-    if spec is None:
-        return Team(name, None, (), ())
-    return Team(
-        name=name,
-        channel=spec.get("channel"),
-        members=tuple(Member(m["name"], m["email"], tuple(m.get("roles", ())))
-                      for m in spec.get("members", ())),
-        escalation=tuple(Escalation(e["contact"], int(e["within_minutes"]))
-                         for e in spec.get("escalation", ())),
-    )
+    declared = model_of(registry).teams.get(name)
+    return declared if declared is not None else Team(name, None, (), ())
 
 
-def owners(registry: Registry, declared: dict) -> Owners:
-    """Owners of a registry entry with `owners: {technical: TEAM, business: TEAM}`."""
-    spec = declared.get("owners", {})
-    return Owners(team(registry, spec.get("technical", "")), team(registry, spec.get("business", "")))
+def owners(registry: Registry, declared: DeclaredOwners) -> Owners:
+    """The teams behind an entry's declared `owners: {technical: TEAM, business: TEAM}`."""
+    return Owners(team(registry, declared.technical), team(registry, declared.business))
 
 
 def domain_owners(registry: Registry, domain: str) -> Owners | None:
-    spec = registry["domains"].data["domains"].get(domain)
-    return None if spec is None else owners(registry, spec)
+    spec = model_of(registry).domains.get(domain)
+    return None if spec is None else owners(registry, spec.owners)

@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 
 from governance.errors import UsageError
-from governance.owners import Escalation, domain_owners
+from governance.owners import domain_owners
 from governance.registry import RegistryFile
+from governance.registry.model import Escalation
 from governance.status import DEFAULT_PAGING_TIERS
 
 Registry = dict[str, RegistryFile]

@@ -253,6 +253,11 @@ class FieldRef:
     field: str
     where: Where | None = None
 
+    @property
+    def qualified(self) -> str:
+        """`domain.field`: how a mapping that names another domain is written."""
+        return f"{self.domain}.{self.field}"
+
 
 @dataclass(frozen=True)
 class Export:
@@ -268,6 +273,8 @@ class Export:
     owners: Owners
     raw: Mapping[str, Any]
     generated_sql: bool = False
+    # the schedule while the export is degraded, when the export declares one
+    degraded_schedule: str | None = None
     where: Where | None = None
 
     def key_origin(self, model: RegistryModel, column: str) -> tuple[str, str | None, str | None]:
@@ -294,15 +301,26 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """A step of a team's escalation path: whom to call, and how soon they answer."""
+
+    contact: str
+    within_minutes: int
+
+
+@dataclass(frozen=True)
 class Team:
     name: str
     channel: str | None
     members: tuple[Member, ...]
-    escalation: tuple[Mapping[str, Any], ...]
+    escalation: tuple[Escalation, ...]  # in the order they are called
     where: Where | None = None
 
+    def with_role(self, role: str) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if role in m.roles)
+
     def first_email(self, role: str) -> str | None:
-        return next((m.email for m in self.members if role in m.roles), None)
+        return next((m.email for m in self.with_role(role)), None)
 
 
 @dataclass(frozen=True)
@@ -399,7 +417,8 @@ def _export(name: str, e: Located, where: Any) -> Export:
         name=name, domain=e["domain"], model=e["model"], target_system=e["target"]["system"],
         target_object=e["target"]["object"], key=_frozen(e["key"]), fields=fields,
         mode=e["mode"], schedule=e["schedule"], owners=_owners(e["owners"]), raw=e,
-        generated_sql=e.get("model_sql", "custom") == "generated", where=where())
+        generated_sql=e.get("model_sql", "custom") == "generated",
+        degraded_schedule=e.get("degraded_schedule"), where=where())
 
 
 def _locator(model_files: Mapping[str, RegistryFile], kind: str, name: str) -> Any:
@@ -424,7 +443,9 @@ def build_model(files: Mapping[str, RegistryFile]) -> RegistryModel:
             name=name, channel=t.get("channel"),
             members=tuple(Member(m["name"], m["email"], tuple(m["roles"]))
                           for m in t.get("members", ())),
-            escalation=tuple(_frozen(s) for s in t.get("escalation", ())), where=loc("teams", name)())
+            escalation=tuple(Escalation(s["contact"], int(s["within_minutes"]))
+                             for s in t.get("escalation", ())),
+            where=loc("teams", name)())
     systems = {
         name: System(name=name, kind=s["kind"], owners=_owners(s["owners"]),
                      accepts_writes=bool(s.get("accepts_writes", False)),

@@ -10,7 +10,7 @@ from functools import cache
 from croniter import CroniterError, croniter
 
 from governance.findings import Severity
-from governance.registry.model import STREAMING
+from governance.registry.model import STREAMING, RegistryModel, model_of
 from governance.rules import Registry, Violation, rule
 
 # Cron gaps are measured from a fixed Monday over two periods of the pattern (a day, a week,
@@ -51,17 +51,17 @@ def longest_gap_minutes(cadence: str) -> float | None:
     return longest.total_seconds() / 60
 
 
-def _cadences(registry: Registry) -> Iterable[tuple[str, tuple, str, str]]:
+def _cadences(model: RegistryModel) -> Iterable[tuple[str, tuple, str, str]]:
     """(kind, key path, cadence, label) of every domain and flow cadence and export schedule."""
-    for name, domain in registry["domains"].data["domains"].items():
-        yield "domains", ("domains", name, "cadence"), domain["cadence"], f"domain {name!r}"
-    for name, flow in registry["flows"].data["flows"].items():
-        if "cadence" in flow:
-            yield "flows", ("flows", name, "cadence"), flow["cadence"], f"flow {name!r}"
-    for name, export in registry["exports"].data["exports"].items():
-        yield "exports", ("exports", name, "schedule"), export["schedule"], f"export {name!r}"
-        if "degraded_schedule" in export:
-            yield ("exports", ("exports", name, "degraded_schedule"), export["degraded_schedule"],
+    for name, domain in model.domains.items():
+        yield "domains", ("domains", name, "cadence"), domain.cadence, f"domain {name!r}"
+    for name, flow in model.flows.items():
+        if flow.cadence is not None:
+            yield "flows", ("flows", name, "cadence"), flow.cadence, f"flow {name!r}"
+    for name, export in model.exports.items():
+        yield "exports", ("exports", name, "schedule"), export.schedule, f"export {name!r}"
+        if export.degraded_schedule is not None:
+            yield ("exports", ("exports", name, "degraded_schedule"), export.degraded_schedule,
                    f"export {name!r} (degraded)")
 
 
@@ -79,22 +79,20 @@ class _Scheduled:
     justified: bool
 
 
-def _scheduled(registry: Registry) -> Iterable[_Scheduled]:
+def _scheduled(model: RegistryModel) -> Iterable[_Scheduled]:
     """Every domain, and every flow with its own cadence (which takes its domain's tier, and
     its own `slo_minutes` or else its domain's SLO)."""
-    domains = registry["domains"].data["domains"]
-    for name, domain in domains.items():
+    for name, domain in model.domains.items():
         yield _Scheduled("domains", ("domains", name, "cadence"), f"domain {name!r}",
-                         domain["cadence"], domain["slo_minutes"], domain["criticality"], "it",
-                         bool(domain.get("cadence_justification")))
-    for name, flow in registry["flows"].data["flows"].items():
-        if "cadence" not in flow:
+                         domain.cadence, domain.slo_minutes, domain.criticality, "it",
+                         bool(domain.cadence_justification))
+    for name, flow in model.flows.items():
+        if flow.cadence is None:
             continue
-        domain = domains.get(flow["domain"], {})
-        yield _Scheduled("flows", ("flows", name, "cadence"), f"flow {name!r}", flow["cadence"],
-                         flow.get("slo_minutes") or domain.get("slo_minutes"),
-                         domain.get("criticality"), f"its domain {flow['domain']!r}",
-                         bool(flow.get("cadence_justification")))
+        domain = model.domains.get(flow.domain)
+        yield _Scheduled("flows", ("flows", name, "cadence"), f"flow {name!r}", flow.cadence,
+                         model.flow_slo_minutes(flow), domain.criticality if domain else None,
+                         f"its domain {flow.domain!r}", bool(flow.cadence_justification))
 
 
 @rule("SG301", Severity.ERROR, "A cadence is neither cron nor realtime")
@@ -105,7 +103,7 @@ def cadence_is_valid(registry: Registry) -> Iterable[Violation]:
     Why: schedules are generated from it; an unparseable cadence means no schedule at all.
     Fix: write a valid cron expression such as `*/15 * * * *`.
     """
-    for kind, path, cadence, label in _cadences(registry):
+    for kind, path, cadence, label in _cadences(model_of(registry)):
         if longest_gap_minutes(cadence) is None:
             yield Violation(kind, path, f"cadence {cadence!r} of {label} is not a valid cron"
                             " expression, realtime or near_realtime")
@@ -122,8 +120,9 @@ def cadence_meets_slo(registry: Registry) -> Iterable[Violation]:
     and the health status would be `delayed` most of the day.
     Fix: run more often, or agree a longer SLO with the business owner.
     """
-    run = registry["policy"].data["policy"].get("expected_run_minutes", 0)
-    for item in _scheduled(registry):
+    model = model_of(registry)
+    run = model.policy.get("expected_run_minutes", 0)
+    for item in _scheduled(model):
         gap = longest_gap_minutes(item.cadence)
         if item.slo is not None and gap is not None and gap + run > item.slo:
             yield Violation(item.kind, item.path,
@@ -142,8 +141,9 @@ def realtime_needs_tier(registry: Registry) -> Iterable[Violation]:
     tiers where minutes matter, unless someone writes down why another domain needs it.
     Fix: use a cron cadence, raise the tier, or add `cadence_justification`.
     """
-    allowed = set(registry["policy"].data["policy"]["realtime_tiers"])
-    for item in _scheduled(registry):
+    model = model_of(registry)
+    allowed = set(model.policy["realtime_tiers"])
+    for item in _scheduled(model):
         if (item.cadence in STREAMING and item.tier is not None and item.tier not in allowed
                 and not item.justified):
             yield Violation(item.kind, item.path,

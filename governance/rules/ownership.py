@@ -91,8 +91,8 @@ def escalation_in_order(registry: Registry) -> Iterable[Violation]:
     for name, team in _teams(registry).items():
         path = team.escalation
         for i in range(1, len(path)):
-            if path[i]["within_minutes"] <= path[i - 1]["within_minutes"]:
+            if path[i].within_minutes <= path[i - 1].within_minutes:
                 yield Violation("teams", ("teams", name, "escalation", i),
-                                f"escalation step {i + 1} of team {name!r} ({path[i]['contact']},"
-                                f" {path[i]['within_minutes']} min) is not later than step {i}"
-                                f" ({path[i - 1]['within_minutes']} min)")
+                                f"escalation step {i + 1} of team {name!r} ({path[i].contact},"
+                                f" {path[i].within_minutes} min) is not later than step {i}"
+                                f" ({path[i - 1].within_minutes} min)")

@@ -3,7 +3,7 @@
 Sizes scale with BENCH_SCALE (default 1: 1M and 10M events; 10 gives 10M and 100M, which needs
 far more memory and time than the default). Every figure is a median of BENCH_REPEAT runs
 (default 3) with pinned seeds and a fixed `--now`, and comes with the command that reproduces
-it. BENCH_ONLY=apply,drift,lint,export,staging runs a subset (printed; BENCHMARKS.md is only
+it. BENCH_ONLY=apply,drift,lint,export,staging,simulate runs a subset (printed; BENCHMARKS.md is only
 rewritten by a full run, or by `python -m bench.bench_staging` for its own section).
 """
 
@@ -22,7 +22,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import drift, floor
+from bench import bench_simulate, drift, floor
 from bench.measure import Figure, Sample, load_average, machine, measure
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,7 +42,10 @@ SECTIONS = {
     "drift": "Drift detection against reladiff",
     "lint": "Governance lint",
     "export": "Export manifests",
+    "simulate": "Simulator memory per size",
 }
+# dbt's DuckDB memory_limit in profiles.yml: the simulator is to stay under it at any size
+DBT_MEMORY_CAP_MIB = 2048
 
 
 def _median(samples: list[Sample]) -> tuple[float, float]:
@@ -411,6 +414,16 @@ def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
         value = lint_rows[0].median_seconds
         rows.append(("lint of 5,000 domains under 2 s", f"{value:.2f} s",
                      "met" if value < 2 else "missed, see below"))
+    simulated = [f for f in figures if f.benchmark == "simulate"]
+    slope = bench_simulate.slope_mib_per_million(figures)
+    if simulated and slope is not None:
+        sizes = sorted({f.size for f in simulated}, key=_size_events)
+        top = max(f.peak_rss_mib for f in simulated)
+        # before issue 18 the peak grew by about 300 MiB per million events
+        rows.append((f"simulator's peak memory flat in the events ({sizes[0]} to {sizes[-1]}:"
+                     " under 25 MiB per 1M events) and under dbt's cap of 2 GB",
+                     f"{slope:+.0f} MiB per 1M events; highest {top:,.0f} MiB",
+                     "met" if slope < 25 and top < DBT_MEMORY_CAP_MIB else "missed, see below"))
     if figures:
         peak = max(figures, key=lambda f: f.peak_rss_mib)
         rows.append(("no step above a few GiB of memory",
@@ -504,7 +517,8 @@ def main() -> None:
                 ws.remove()
         sections: list[tuple[str, Callable[[], list[Figure]]]] = [
             ("staging", lambda: bench_staging(repeat, work, scale)),
-            ("lint", lambda: bench_lint(repeat)), ("export", lambda: bench_export(repeat, work))]
+            ("lint", lambda: bench_lint(repeat)), ("export", lambda: bench_export(repeat, work)),
+            ("simulate", lambda: bench_simulate.bench(repeat, work, sizes))]
         for key, run in sections:
             if key in only:
                 _step(key)

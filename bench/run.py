@@ -440,13 +440,17 @@ def targets(figures: list[Figure]) -> list[tuple[str, str, str]]:
     simulated = [f for f in figures if f.benchmark == "simulate"]
     slope = bench_simulate.slope_mib_per_million(figures)
     if simulated and slope is not None:
-        sizes = sorted({f.size for f in simulated}, key=_size_events)
+        ordered = sorted(simulated, key=lambda f: _size_events(f.size))
+        smallest, largest = ordered[0], ordered[-1]
         top = max(f.peak_rss_mib for f in simulated)
-        # before issue 18 the peak grew by about 300 MiB per million events
-        rows.append((f"simulator's peak memory flat in the events ({sizes[0]} to {sizes[-1]}:"
-                     " under 25 MiB per 1M events) and under dbt's cap of 2 GB",
-                     f"{slope:+.0f} MiB per 1M events; highest {top:,.0f} MiB",
-                     "met" if slope < 25 and top < DBT_MEMORY_CAP_MIB else "missed, see below"))
+        growth = largest.peak_rss_mib / smallest.peak_rss_mib
+        # a ratio, not the slope, is judged: it means the same at 10k events as at 10M. Before
+        # issue 18 the peak was 5.2x from 1M to 10M (about 300 MiB more per million events)
+        rows.append((f"simulator's peak memory flat in the events (at {largest.size} at most"
+                     f" 1.25x the peak at {smallest.size}) and under dbt's cap of 2 GB",
+                     f"{growth:.2f}x ({slope:+.0f} MiB per 1M events); highest {top:,.0f} MiB",
+                     "met" if growth <= 1.25 and top < DBT_MEMORY_CAP_MIB
+                     else "missed, see below"))
     if figures:
         peak = max(figures, key=lambda f: f.peak_rss_mib)
         rows.append(("no step above a few GiB of memory",

@@ -1,16 +1,19 @@
 """The fixed-delta scaling curve: incremental `dbt build` CPU and wall while the warehouse grows.
 
-Per size (BENCH_DELTA_SIZES, millions of events, default 1,3,10,20): simulate the landing zone
+Per size (BENCH_SIZES, millions of events, default 1,3,10,20; BENCH_DELTA_SIZES is still read
+when BENCH_SIZES is not set): simulate the landing zone
 with the demo faults and batches of a fixed size (EVENTS_PER_BATCH), so the append of
 DELTA_BATCHES is the same delta at every size; `dbt seed` and one full `dbt build`. Then per
 repetition: a copy of that warehouse under one stable file name (so dbt's partial parsing holds
 and no repetition pays a re-parse), the append, and the measured incremental `dbt build` (CPU
 of dbt and its children, wall, the 1-minute load average at its start, the slowest nodes from
 run_results.json). Once per size, `dbt build --full-refresh` of the same appended warehouse,
-the full build the incremental one is compared with. Medians of BENCH_REPEAT (default 3).
+the full build the incremental one is compared with. The simulation's own wall and peak RSS are
+kept too (issue 18: flat in the size). Medians of BENCH_REPEAT (default 3).
 
-`python -m bench.bench_delta` prints the table and writes bench/results/delta.json and
-bench/results/delta.svg; `make bench` does not run it (it takes about an hour at 20M).
+`python -m bench.bench_delta` prints the scaling table, writes bench/results/delta.json and
+rewrites the chart BENCHMARKS.md shows, bench/delta.svg; `make bench` does not run it (it takes
+about an hour at 20M). `--render bench/results/delta.json` redraws both from a saved run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,15 @@ EVENTS_PER_BATCH = 50_000
 DELTA_BATCHES = 2
 FAULTS = "demo"
 TOP_NODES = 8
+SIZES = "1,3,10,20"
+CHART = run.REPO / "bench" / "delta.svg"
+
+
+def sizes_from_env(env: dict[str, str] | None = None) -> list[int]:
+    """The sizes to measure, in events: BENCH_SIZES (or BENCH_DELTA_SIZES), millions, commas."""
+    env = dict(os.environ) if env is None else env
+    listed = env.get("BENCH_SIZES") or env.get("BENCH_DELTA_SIZES") or SIZES
+    return [int(float(s) * 1_000_000) for s in listed.split(",") if s.strip()]
 
 
 @dataclass
@@ -46,6 +58,9 @@ class Point:
     load_averages: list[float] = field(default_factory=list)
     full_load_average: float = 0.0
     slowest_nodes: dict[str, float] = field(default_factory=dict)
+    # the initial `syncgov simulate` of this size (absent from runs before issue 18's change)
+    simulate_wall: float | None = None
+    simulate_peak_rss_mib: float | None = None
 
 
 def _node_times(target: Path) -> dict[str, float]:
@@ -77,9 +92,10 @@ def bench_size(events: int, repeat: int, work: Path) -> Point:
     batches = max(2, events // EVENTS_PER_BATCH)
     entities = max(2000, events // 50)
     stable.unlink(missing_ok=True)
-    measure([str(run.BIN / "syncgov"), "simulate", "--warehouse", str(stable), "--seed", run.SEED,
-             "--now", run.NOW, "--events", str(events), "--entities", str(entities),
-             "--batches", str(batches), "--faults", FAULTS, "-q"])
+    simulated = measure([
+        str(run.BIN / "syncgov"), "simulate", "--warehouse", str(stable), "--seed", run.SEED,
+        "--now", run.NOW, "--events", str(events), "--entities", str(entities),
+        "--batches", str(batches), "--faults", FAULTS, "-q"])
     measure([*dbt, "seed", "--project-dir", str(run.REPO)], env=env, cwd=run.REPO)
     measure([*dbt, "build", "--project-dir", str(run.REPO)], env=env, cwd=run.REPO)
     shutil.copy(stable, base)
@@ -104,22 +120,29 @@ def bench_size(events: int, repeat: int, work: Path) -> Point:
     slowest = dict(sorted(median_nodes.items(), key=lambda kv: -kv[1])[:TOP_NODES])
     base.unlink(missing_ok=True)
     return Point(events, repeat, statistics.median(cpu), statistics.median(wall), full.cpu_seconds,
-                 full.seconds, delta, loads, full_load, slowest)
+                 full.seconds, delta, loads, full_load, slowest, simulated.seconds,
+                 simulated.peak_rss_mib)
 
 
 def table(points: list[Point]) -> str:
     first = points[0]
     rows = ["| events | delta rows | incremental build CPU s | wall s | vs 1st size (CPU) |"
-            " full build CPU s | incremental / full (CPU) | load avg at start | runs |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            " full build CPU s | incremental / full (CPU) | load avg at start | runs |"
+            " simulate wall s | simulate peak RSS MiB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in points:
         rows.append(
             f"| {run._label(p.events)} | {p.delta_events:,} | {p.incremental_cpu:.1f} |"
             f" {p.incremental_wall:.1f} | {p.incremental_cpu / first.incremental_cpu:.2f}x |"
             f" {p.full_cpu:.1f} | {p.incremental_cpu / p.full_cpu:.2f}x |"
             f" {', '.join(f'{x:.1f}' for x in p.load_averages)} (full: {p.full_load_average:.1f}) |"
-            f" {p.runs} |")
+            f" {p.runs} | {_maybe(p.simulate_wall, '.1f')} |"
+            f" {_maybe(p.simulate_peak_rss_mib, ',.0f')} |")
     return "\n".join(rows)
+
+
+def _maybe(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
 
 
 def svg(points: list[Point]) -> str:
@@ -150,8 +173,7 @@ def svg(points: list[Point]) -> str:
 
 
 def main() -> None:
-    sizes = [int(float(s) * 1_000_000) for s in
-             os.environ.get("BENCH_DELTA_SIZES", "1,3,10,20").split(",") if s]
+    sizes = sizes_from_env()
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     points: list[Point] = []
     started = datetime.now(UTC)
@@ -162,15 +184,16 @@ def main() -> None:
             points.append(bench_size(events, repeat, Path(tmp)))
             out = {"started": started.isoformat(), "machine": machine(),
                    "points": [asdict(p) for p in points]}
+            run.RESULTS.mkdir(parents=True, exist_ok=True)
             (run.RESULTS / "delta.json").write_text(json.dumps(out, indent=2))
-    (run.RESULTS / "delta.svg").write_text(svg(points))
+    CHART.write_text(svg(points))
     print(table(points))
 
 
 def render(path: Path) -> None:
     """Print the table and write the chart from a saved delta.json (`--render FILE`)."""
     points = [Point(**p) for p in json.loads(path.read_text())["points"]]
-    (path.parent / "delta.svg").write_text(svg(points))
+    CHART.write_text(svg(points))
     print(table(points))
     for p in points:
         print(f"{run._label(p.events)} slowest nodes (median s):",

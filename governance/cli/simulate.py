@@ -13,6 +13,7 @@ from governance.errors import UsageError
 from governance.registry.model import load_model
 from governance.simulate import FAULT_NAMES, SimulationParams, parse_faults, simulate
 from governance.simulate.catalog import tables_for
+from governance.simulate.generator import MEMORY_LIMIT
 from governance.warehouse import default_warehouse
 
 
@@ -82,6 +83,11 @@ class Timestamp(click.ParamType):
 @click.option("--registry", "registry_dir", type=click.Path(path_type=Path), default=None,
               help="Fill the landing tables this registry declares (their fields, types and"
               " enums). [default: ./registry when it exists, else the demo's tables]")
+@click.option("--memory-limit", default=MEMORY_LIMIT, show_default=True,
+              envvar="SYNCGOV_SIMULATE_MEMORY_LIMIT", show_envvar=True,
+              help="DuckDB's memory_limit for the run, and so its peak memory: the events are"
+              " generated in chunks, so it needs no more at any --events (dbt's cap in"
+              " profiles.yml is 2GB).")
 @handle_errors
 def simulate_command(
     warehouse: Path | None,
@@ -96,6 +102,7 @@ def simulate_command(
     truth_path: Path | None,
     quiet: bool,
     registry_dir: Path | None,
+    memory_limit: str,
 ) -> None:
     """Write change events and the batch ledger into the landing zone (DESIGN.md §5).
 
@@ -129,6 +136,7 @@ def simulate_command(
             append=append,
             truth_path=truth_path,
             tables=tables,
+            memory_limit=memory_limit,
         ),
         progress=echo,
     )

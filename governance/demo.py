@@ -98,7 +98,7 @@ def run_demo(
     )
     echo(f"    {sim.rows_landed:,} rows landed; stalled system: {sim.stalled_system}")
 
-    echo("2/5 dbt build (staging, state, snapshots, tests)")
+    echo("2/5 dbt build (staging, state, history, tests)")
     run = run_dbt(["build"], project_dir=project_dir, log_path=logs / "dbt-build.log", env=env)
     build = read_run_results(project_dir / "target")
     echo(f"    done in {run.seconds:.1f}s: {_counts_line(build)}")

@@ -3,7 +3,7 @@
 From the typed registry (governance.registry.model) this writes, per landing table, the dbt
 source (freshness from the SLO and the policy's warn ratio, the ledger's `loaded_at_query`, the
 latency test), the staging model and its tests, the per-source state; per domain the entity
-state, its tests and its history snapshot; the landing-table catalogue the control models
+state, its tests and its history (an incremental SCD2 model); the landing-table catalogue the control models
 iterate over (macros/generated/sync_landing_tables.sql); the export models' contracts; the
 seeds (ownership, classification, policy, landing tables) and the exposures. Every generated
 file but the seeds (which live in seeds/generated/) starts with a header naming its origin;
@@ -525,29 +525,38 @@ def _state_yml(model: RegistryModel, _project: Path) -> str:
     return _yaml("registry/domains.yml and registry/flows.yml", {"version": 2, "models": models})
 
 
-def _snapshots_yml(model: RegistryModel, _project: Path) -> str:
-    snapshots = []
+def _history_sql(domain: Domain) -> str:
+    return (_sql_header(f"domain {domain.name} (registry/domains.yml)")
+            + f"{{{{ entity_history(state=ref('{domain.state_model}'), key='{domain.key_column}') }}}}\n")
+
+
+_HISTORY_METADATA = [
+    ("dbt_scd_id", "Id of the version, a hash of the key and `_applied_at` (for a deleted"
+     " version, of the previous id and the run clock).", ["unique", "not_null"]),
+    ("dbt_updated_at", "The version's `_applied_at` (for a deleted version, the run clock).", []),
+    ("dbt_valid_from", "When the version became current (UTC).", []),
+    ("dbt_valid_to", "When the next version replaced it; 9999-12-31 while current.", []),
+    ("dbt_is_deleted", "True (as text, like dbt snapshots) on the version recording that the"
+     " key left state, else False.", []),
+]
+
+
+def _history_yml(model: RegistryModel, _project: Path) -> str:
+    models = []
     for name in _state_domains(model):
         domain = model.domains[name]
         key = domain.key_column
-        snapshots.append({
-            "name": domain.history_snapshot,
+        models.append({
+            "name": domain.history_model,
             "description": f"SCD2 history of `{domain.state_model}`, one version per applied"
-            " change, deletes kept as versions.",
-            "relation": f"ref('{domain.state_model}')",
-            "config": {
-                "unique_key": key,
-                "strategy": "timestamp",
-                # `_applied_at` moves on every applied change, also for late events of a
-                # second source
-                "updated_at": "_applied_at",
-                "hard_deletes": "new_record",
-                "dbt_valid_to_current": "cast('9999-12-31 00:00:00' as timestamp)",
-            },
-            "columns": [{"name": key, "data_tests": ["not_null", "no_overlapping_windows"]},
-                        {"name": "dbt_scd_id", "data_tests": ["unique", "not_null"]}],
+            " change, deletes kept as versions; built incrementally from the state rows applied"
+            " since the last run (macro entity_history).",
+            "columns": [{"name": key, "description": "Business key.",
+                         "data_tests": ["not_null", "no_overlapping_windows"]},
+                        *({"name": n, "description": d} | ({"data_tests": list(t)} if t else {})
+                          for n, d, t in _HISTORY_METADATA)],
         })
-    return _yaml("registry/domains.yml", {"version": 2, "snapshots": snapshots})
+    return _yaml("registry/domains.yml", {"version": 2, "models": models})
 
 
 def _export_contracts(model: RegistryModel, project: Path) -> str:
@@ -705,7 +714,10 @@ def _renderers(model: RegistryModel) -> Iterator[tuple[str, Renderer]]:
         yield (f"models/state/{name}_state.sql",
                lambda m, _p, n=name: _entity_sql(m, m.domains[n]))
     yield "models/state/_state__models.yml", _state_yml
-    yield "snapshots/_snapshots.yml", _snapshots_yml
+    for name in _state_domains(model):
+        yield (f"models/history/{name}_history.sql",
+               lambda m, _p, n=name: _history_sql(m.domains[n]))
+    yield "models/history/_history__models.yml", _history_yml
     if any(t.adapted for t in model.landing_tables):
         yield "models/landing/_loaders__sources.yml", _loader_sources
         yield "models/landing/sync_ledger.sql", _ledger_view

@@ -1,4 +1,4 @@
-"""What depends on a domain or a source: downstream dbt models, snapshots, exposures and tests
+"""What depends on a domain or a source: downstream dbt models, history, exposures and tests
 from the manifest's lineage (`child_map`), and the exports and outbound flows the registry
 declares on top of them.
 
@@ -51,7 +51,7 @@ class Impact:
     domains: tuple[str, ...]
     sources: tuple[str, ...]
     models: tuple[Node, ...]
-    snapshots: tuple[Node, ...]
+    history: tuple[Node, ...]  # the history models (models/history/) and any dbt snapshots
     exposures: tuple[Node, ...]
     tests: int
     exports: tuple[DeclaredExport, ...]
@@ -68,7 +68,7 @@ class Impact:
             "target": self.target, "kind": self.kind, "domains": list(self.domains),
             "sources": list(self.sources),
             "models": [node(n) for n in self.models],
-            "snapshots": [node(n) for n in self.snapshots],
+            "history": [node(n) for n in self.history],
             "exposures": [node(n) for n in self.exposures],
             "tests": self.tests,
             "exports": [e.__dict__ for e in self.exports],
@@ -163,7 +163,10 @@ def impact(target: str, registry: Registry, manifest: Manifest) -> Impact:
     for n in nodes:
         by_type.setdefault(n.resource_type, []).append(n)
     layer_order = {"staging": 0, "state": 1, "control": 2, "exports": 3}
-    models = sorted(by_type.get("model", []), key=lambda n: (layer_order.get(n.layer, 9), n.name))
+    history = [n for n in by_type.get("model", []) if n.layer == "history"]
+    history += by_type.get("snapshot", [])
+    models = sorted((n for n in by_type.get("model", []) if n.layer != "history"),
+                    key=lambda n: (layer_order.get(n.layer, 9), n.name))
     model_names = {n.name for n in models}
     exports = []
     for export_id, spec in registry["exports"].data["exports"].items():
@@ -191,7 +194,7 @@ def impact(target: str, registry: Registry, manifest: Manifest) -> Impact:
         domains=tuple(domains),
         sources=tuple(starts),
         models=tuple(models),
-        snapshots=tuple(sorted(by_type.get("snapshot", []), key=lambda n: n.name)),
+        history=tuple(sorted(history, key=lambda n: n.name)),
         exposures=tuple(sorted(by_type.get("exposure", []), key=lambda n: n.name)),
         tests=len(by_type.get("test", [])) + len(by_type.get("unit_test", [])),
         exports=tuple(exports),
@@ -210,8 +213,8 @@ def render_text(result: Impact) -> str:
     lines.append(f"  models ({len(result.models)}):")
     for layer, models in by_layer.items():
         lines.append(f"    {layer}: " + ", ".join(m.name for m in models))
-    lines.append(f"  snapshots ({len(result.snapshots)}): "
-                 + (", ".join(s.name for s in result.snapshots) or "none"))
+    lines.append(f"  history ({len(result.history)}): "
+                 + (", ".join(s.name for s in result.history) or "none"))
     lines.append(f"  exposures ({len(result.exposures)}): " + (", ".join(
         f"{e.name} ({e.exposure_type}{': ' + e.label if e.label else ''})"
         for e in result.exposures) or "none"))

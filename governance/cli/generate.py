@@ -31,7 +31,8 @@ def generate_command(check: bool, registry_dir: Path, project_dir: Path) -> None
       models/state/by_source/state_<system>__<table>.sql  per-source state
     per domain with landing tables:
       models/state/<domain>_state.sql, _state__models.yml  entity state and its tests
-      snapshots/_snapshots.yml   the history snapshot
+      models/history/<domain>_history.sql, _history__models.yml  its SCD2 history (an
+                                 entity_history call) and the history's tests
     and:
       macros/generated/sync_landing_tables.sql  the landing-table catalogue the control
                                  models iterate over

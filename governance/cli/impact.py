@@ -28,7 +28,7 @@ from governance.registry import load_registry
 @handle_errors
 def impact_command(target: str, registry_dir: Path, project_dir: Path, dbt_target: str | None,
                    fmt: str) -> None:
-    """List what depends on TARGET: downstream models (by layer), snapshots, exposures and
+    """List what depends on TARGET: downstream models (by layer), history, exposures and
     data tests from the dbt lineage (target/manifest.json), and the exports and outbound
     flows the registry declares on it.
 

@@ -137,7 +137,7 @@ class Domain:
         return f"{self.name}_state"
 
     @property
-    def history_snapshot(self) -> str:
+    def history_model(self) -> str:
         return f"{self.name}_history"
 
     def column(self, name: str) -> Field | KeyColumn | None:

@@ -342,26 +342,44 @@ def select_columns(raw_code: str) -> set[str] | None:
     return names(tree)
 
 
-@rule("SG609", Severity.ERROR, "An entity state model has no history snapshot", needs_manifest=True)
-def state_models_have_snapshots(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
-    """Every entity state model (`<domain>_state`) is the relation of a snapshot.
+@rule("SG609", Severity.ERROR, "An entity state model has no history", needs_manifest=True)
+def state_models_have_history(registry: Registry, manifest: Manifest) -> Iterable[Violation]:
+    """Every entity state model (`<domain>_state`) has a history: a model built by the
+    `entity_history` macro over it (what `syncgov generate` writes, models/history/), or a dbt
+    snapshot of it. A history model must not be rebuilt by `--full-refresh`
+    (`full_refresh: false`).
 
-    Why: state holds only the latest version; without its snapshot, the history of what the
-    warehouse believed, and when, is lost on every change — and it cannot be rebuilt from
-    landing once landing is pruned.
-    Fix: run `syncgov generate` (it writes snapshots/_snapshots.yml), or add the snapshot.
+    Why: state holds only the latest version; without its history, what the warehouse
+    believed, and when, is lost on every change — and it cannot be rebuilt from current state,
+    nor from landing once landing is pruned. A `--full-refresh` that rebuilt it would erase it.
+    Fix: run `syncgov generate` (it writes models/history/<domain>_history.sql), or keep the
+    folder config `full_refresh: false` for the history models.
     """
     package = _package(manifest)
     nodes = manifest.get("nodes", {})
-    snapshotted = {parent for node in nodes.values() if node.get("resource_type") == "snapshot"
-                   for parent in (node.get("depends_on") or {}).get("nodes", ())}
+    history = f"macro.{package}.entity_history"
+    kept: dict[str, list[dict]] = {}
+    for node in nodes.values():
+        depends = node.get("depends_on") or {}
+        if node.get("resource_type") == "snapshot" or (
+                node.get("resource_type") == "model" and history in depends.get("macros", ())):
+            for parent in depends.get("nodes", ()):
+                kept.setdefault(parent, []).append(node)
     state_models = {f"model.{package}.{name}_state" for name in model_of(registry).domains}
     for uid, node in sorted(nodes.items()):
-        if (node.get("resource_type") == "model" and uid in state_models
-                and uid not in snapshotted):
+        if node.get("resource_type") != "model" or uid not in state_models:
+            continue
+        histories = kept.get(uid, [])
+        if not histories:
             path = Path(manifest["_project_dir"]) / node["original_file_path"]
-            yield Violation("dbt", (), f"state model {node['name']} has no snapshot (history)",
-                            file=path, line=1)
+            yield Violation("dbt", (), f"state model {node['name']} has no history (a model"
+                            " built by entity_history, or a snapshot)", file=path, line=1)
+        for h in histories:
+            if h["resource_type"] == "model" and (h.get("config") or {}).get("full_refresh") is not False:
+                path = Path(manifest["_project_dir"]) / h["original_file_path"]
+                yield Violation("dbt", (), f"history {h['name']} of {node['name']} would be"
+                                " rebuilt from current state by --full-refresh, losing every"
+                                " earlier version: configure full_refresh: false", file=path, line=1)
 
 
 _ENTRY = re.compile(r'\{"system":\s*"([a-z0-9_]+)",\s*"entity":\s*"([a-z0-9_]+)"')

@@ -214,10 +214,10 @@ def test_an_export_mapping_a_column_its_model_lacks(project_dir: Path, manifest)
     assert _lint_ids(project_dir, broken) == ["SG608", "SG608"]
 
 
-def test_a_state_model_without_a_snapshot(project_dir: Path, manifest) -> None:
+def test_a_state_model_without_history(project_dir: Path, manifest) -> None:
     broken = copy.deepcopy(manifest)
     broken["nodes"] = {uid: n for uid, n in broken["nodes"].items()
-                       if uid != "snapshot.syncgov.order_history"}
+                       if uid != "model.syncgov.order_history"}
     findings = [f for f in lint(project_dir / "registry", today=TODAY, manifest=broken)
                 if not _pending(f)]
     assert [(f.rule_id, f.path.name) for f in findings] == [("SG609", "order_state.sql")]

@@ -116,7 +116,8 @@ def test_generate_wrote_every_dbt_part_of_the_domain(built: Path) -> None:
     assert table["config"]["freshness"]["error_after"] == {"count": 60, "period": "minute"}
     assert table["config"]["freshness"]["warn_after"] == {"count": 30, "period": "minute"}
     assert extract["identifier"] == "tms__shipments__extract"
-    assert "shipment_history" in (built / "snapshots/_snapshots.yml").read_text()
+    assert "entity_history(state=ref('shipment_state'), key='shipment_id')" in (
+        built / "models/history/shipment_history.sql").read_text()
     assert '"system": "tms", "entity": "shipments"' in (
         built / "macros/generated/sync_landing_tables.sql").read_text()
 

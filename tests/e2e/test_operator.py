@@ -248,12 +248,13 @@ def test_impact_lists_everything_downstream_of_a_source(built: Warehouse) -> Non
     manifest = json.loads((built.target / "manifest.json").read_text())
     result = impact("wms__inventory_movements", load_registry(REPO / "registry"), manifest)
     oracle = _oracle_downstream(manifest, "source.syncgov.wms.inventory_movements")
-    listed = {n.unique_id for n in (*result.models, *result.snapshots, *result.exposures)}
+    listed = {n.unique_id for n in (*result.models, *result.history, *result.exposures)}
     assert listed == {u for u in oracle if u.split(".")[0] in ("model", "snapshot", "exposure")}
     names = {n.name for n in result.models}
     assert {"stg_wms__inventory_movements", "inventory_state", "sync_health"} <= names
     assert "customer_state" not in names
-    assert [s.name for s in result.snapshots] == ["inventory_history"]
+    assert [s.name for s in result.history] == ["inventory_history"]
+    assert "inventory_history" not in names
     assert [e.export_id for e in result.exports] == ["storefront_product_availability"]
     assert result.domains == ("inventory",)
 

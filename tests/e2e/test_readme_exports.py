@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("readme_exports")]
 
 BIN = Path(sys.executable).parent
 COPIED = ("Makefile", "dbt_project.yml", "profiles.yml", "pyproject.toml", "uv.lock",
-          "README.md", "models", "macros", "seeds", "snapshots", "registry", "tests/dbt",
+          "README.md", "models", "macros", "seeds", "registry", "tests/dbt",
           "governance", "docs")
 # what each README command may exit with, as the README documents it
 ALLOWED = {"export": {0, 1}, "deliver": {0, 1}, "reconcile-targets": {0}, "status": {0, 1}}

@@ -113,7 +113,7 @@ PARITY_QUERIES = {
                       " from control.sync_reconciliation",
     "dispositions": "select landing_table, disposition, count(*)"
                     " from control.sync_event_dispositions group by 1, 2",
-    # versions per key: a second snapshot closes the versions the append changed
+    # versions per key: the second history run closes the versions the append changed
     **{f"{name}_versions": f"select {key}, count(*), count(distinct _event_id)"
                            f" from snapshots.{name} group by 1"
        for name, key in SNAPSHOTS.items()},
@@ -149,7 +149,7 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(project_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """simulate -> build -> append -> incremental build (snapshots twice) -> syncgov run,
+    """simulate -> build -> append -> incremental build (history twice) -> syncgov run,
     export, status, metrics, report, contracts and replay, on the emulator and on DuckDB."""
     root = tmp_path_factory.mktemp("snowflake_emulated")
     duck = Warehouse(project_dir, root / "duckdb")
@@ -165,7 +165,7 @@ def built(project_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         first = Cycle(_answers(emulated.query), _answers(duck.query))
 
         # The path production runs most: new batches land, the incremental models and the
-        # snapshots run a second time over what they hold.
+        # history models run a second time over what they hold.
         duck.simulate(append=True, now=datetime.now(UTC), batches=2)
         loaded = load_landing(duck.path, server)
         emulated.dbt("rebuild", "build", "--exclude", "resource_type:unit_test", check=False)
@@ -276,7 +276,7 @@ def test_seed_and_first_build_pass_for_every_node(built: Built) -> None:
 
 
 def test_sync_timestamps_are_utc_without_zone(built: Built) -> None:
-    """`_applied_at`, snapshot validity and the audit clock are UTC wall-clock TIMESTAMP_NTZ."""
+    """`_applied_at`, history validity and the audit clock are UTC wall-clock TIMESTAMP_NTZ."""
     types = dict(
         built.emulated.query(
             "select table_schema || '.' || table_name || '.' || column_name, data_type"
@@ -307,7 +307,7 @@ def test_sync_timestamps_are_utc_without_zone(built: Built) -> None:
 @pytest.mark.parametrize("question", PARITY_QUERIES)
 def test_results_agree_with_duckdb(built: Built, cycle: str, question: str) -> None:
     """The same events win on both engines, after the first build and after the incremental
-    one: state rows, batch reconciliation (checksums included), dispositions, snapshot
+    one: state rows, batch reconciliation (checksums included), dispositions, history
     versions."""
     answers = built.cycles[cycle]
     assert len(answers.duckdb[question]) > 0
@@ -339,7 +339,7 @@ def _data_tests_by_column(nodes: dict[str, dict]) -> dict[tuple[str, str], set[s
 
 def test_every_sync_key_is_covered_by_data_tests(built: Built) -> None:
     """Snowflake accepts but does not enforce unique and primary-key constraints, so every key a
-    model is merged on carries unique + not_null data tests (snapshots: their scd id)."""
+    model is merged on carries unique + not_null data tests (history: its scd id)."""
     nodes = _manifest_nodes(built.emulated.target("compile"))
     tests = _data_tests_by_column(nodes)
     uncovered = {}
@@ -360,7 +360,7 @@ def test_every_sync_key_is_covered_by_data_tests(built: Built) -> None:
             present = tests.get((uid, column), set())
             if not needed <= present:
                 uncovered[f"{uid}.{column}"] = sorted(present)
-    assert checked >= 23  # 17 merged state models, 6 snapshots
+    assert checked >= 23  # 17 merged state models, 6 history models (on dbt_scd_id)
     assert uncovered == {}
 
 
@@ -423,11 +423,10 @@ def test_compile_before_first_build(project_dir: Path, tmp_path: Path) -> None:
 
 
 def test_second_incremental_build_after_an_append_passes(built: Built) -> None:
-    """Every model, snapshot and data test passes again over what the first build left, and
+    """Every model and data test passes again over what the first build left, and
     the incremental models merged only what changed: rows the first build applied are kept."""
     ran = {kind: sum(statuses.values()) for kind, statuses in built.rebuild.counts.items()}
-    assert ran.get("model", 0) >= 30
-    assert ran.get("snapshot", 0) == 6
+    assert ran.get("model", 0) >= 36  # 6 of them the history models
     assert [r for r in built.rebuild.notable if r.status != "warn"] == []
     second = built.cycles["second"].emulated
     assert second["customer_state_invocations"] == [(2,)], \
@@ -436,7 +435,7 @@ def test_second_incremental_build_after_an_append_passes(built: Built) -> None:
     assert second >= first > 0
 
 
-def test_second_snapshot_closes_the_versions_the_append_changed(built: Built) -> None:
+def test_second_history_run_closes_the_versions_the_append_changed(built: Built) -> None:
     versions = built.cycles["second"].emulated["customer_history_versions"]
     assert any(n > 1 for _, n, _ in versions), "no key got a second version"
     assert built.cycles["first"].emulated["customer_history_closed"] == [(0,)]

@@ -58,11 +58,13 @@ def _manifest(project: Path) -> dict:
             uid, node = _test(model, column, name)
             nodes[uid] = node
     # the entity state's history, and each landing source's batch-latency test at its SLO
-    nodes["snapshot.syncgov.customer_history"] = {
-        "unique_id": "snapshot.syncgov.customer_history", "name": "customer_history",
-        "resource_type": "snapshot", "fqn": ["syncgov", "customer_history"], "config": {},
-        "depends_on": {"nodes": ["model.syncgov.customer_state"]},
-        "original_file_path": "snapshots/_snapshots.yml"}
+    nodes["model.syncgov.customer_history"] = {
+        "unique_id": "model.syncgov.customer_history", "name": "customer_history",
+        "resource_type": "model", "fqn": ["syncgov", "history", "customer_history"],
+        "config": {"materialized": "incremental", "full_refresh": False},
+        "depends_on": {"nodes": ["model.syncgov.customer_state"],
+                       "macros": ["macro.syncgov.entity_history"]},
+        "original_file_path": "models/history/customer_history.sql"}
     for source in ("source.syncgov.crm.accounts", "source.syncgov.erp.customers"):
         uid = f"test.syncgov.sync_batch_latency_within_slo_{source.rsplit('.', 1)[-1]}"
         nodes[uid] = {"unique_id": uid, "resource_type": "test", "depends_on": {"nodes": [source]},
@@ -124,6 +126,28 @@ def test_a_missing_flow_node_is_reported_at_its_list_item(project: Path) -> None
     ((rule, file, line, message),) = _run(project, manifest)
     assert (rule, file, line) == ("SG601", "flows.yml", _line(flows, "source.syncgov.crm.accounts"))
     assert "'source.syncgov.crm.accounts', which is not in the dbt manifest" in message
+
+
+def test_a_state_model_without_history(project: Path) -> None:
+    manifest = _manifest(project)
+    history = manifest["nodes"]["model.syncgov.customer_history"]
+    # a model over the state that is not built by entity_history is no history
+    history["depends_on"]["macros"] = []
+    assert [(r, f, m) for r, f, _, m in _run(project, manifest)] == [
+        ("SG609", "customer_state.sql", "state model customer_state has no history (a model"
+         " built by entity_history, or a snapshot)")]
+    # a dbt snapshot of the state still is one
+    history.update(resource_type="snapshot", config={})
+    assert _run(project, manifest) == []
+
+
+@pytest.mark.parametrize("config", [{}, {"full_refresh": None}, {"full_refresh": True}])
+def test_a_history_that_full_refresh_would_rebuild(project: Path, config: dict) -> None:
+    manifest = _manifest(project)
+    manifest["nodes"]["model.syncgov.customer_history"]["config"] = config
+    ((rule, file, _, message),) = _run(project, manifest)
+    assert (rule, file) == ("SG609", "customer_history.sql")
+    assert "customer_history of customer_state would be rebuilt from current state" in message
 
 
 @pytest.mark.parametrize(("error_after", "minutes"), [

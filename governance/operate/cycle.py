@@ -34,7 +34,7 @@ from governance.exports.spec import export_specs
 from governance.metrics import write_textfile
 from governance.observe import lineage as ol
 from governance.operate import journal
-from governance.operate.delta_scope import TestScope, scope_for
+from governance.operate.delta_scope import CLOCK_MARGIN, NO_MARGIN, CycleScope, scope_for
 from governance.operate.lock import WarehouseLock
 from governance.published import published_dir, write_snapshot
 from governance.registry import load_registry
@@ -362,12 +362,13 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
     progress("publish: " + result.steps[-1].summary)
 
 
-def _scope(warehouse: Warehouse, jobs: list[Job]) -> TestScope:
+def _scope(warehouse: Warehouse, jobs: list[Job]) -> CycleScope:
     """The delta this cycle's tests read: since the jobs' last clean build began."""
     started_at = _utc(None)  # the warehouse's clock stamps the rows, not the judging time
     con = warehouse.connect()
     try:
-        return scope_for(con, [j.name for j in jobs], started_at)
+        return scope_for(con, [j.name for j in jobs], started_at,
+                         NO_MARGIN if warehouse.is_duckdb else CLOCK_MARGIN)
     finally:
         con.close()
 
@@ -379,7 +380,7 @@ def _full_test_steps(options: CycleOptions, project: Path, warehouse: Warehouse,
     dbt = options.dbt or subprocess_dbt(project, warehouse)
     logs = target / "logs"
     progress("dbt test (every test, whole tables)")
-    with TestScope(_utc(None), None, ()).environment():
+    with CycleScope(_utc(None), None, ()).environment():
         code = dbt(["test"], target, logs / "full_tests.log")
     if code not in (0, 1) or not (target / "run_results.json").exists():
         raise CouldNotRun(f"`dbt test` could not run (exit {code}); log: {logs / 'full_tests.log'}")

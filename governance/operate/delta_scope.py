@@ -36,12 +36,14 @@ ENV = {SINCE_VAR: "SYNCGOV_DELTA_SINCE", STARTED_VAR: "SYNCGOV_DELTA_STARTED_AT"
        JOBS_VAR: "SYNCGOV_DELTA_JOBS"}
 FULL_TABLE_TAG = FULL_TABLE
 # the warehouse stamps `_staged_at` / `_applied_at` with its own clock, this machine picks the
-# point: rows a few minutes older than the point are read again rather than missed
+# point: on a remote warehouse (Snowflake) rows a few minutes older than the point are read
+# again rather than missed; embedded DuckDB shares this machine's clock
 CLOCK_MARGIN = timedelta(minutes=5)
+NO_MARGIN = timedelta(0)
 
 
 @dataclass(frozen=True)
-class TestScope:
+class CycleScope:
     """The scope of one cycle's tests."""
 
     started_at: datetime  # when this cycle's build begins (this machine's clock, UTC)
@@ -111,10 +113,11 @@ def clean_build_starts(con: Connection) -> dict[str, datetime]:
     return starts
 
 
-def scope_for(con: Connection, jobs: Iterable[str], started_at: datetime) -> TestScope:
+def scope_for(con: Connection, jobs: Iterable[str], started_at: datetime,
+              margin: timedelta = CLOCK_MARGIN) -> CycleScope:
     """The scope of a cycle of `jobs` whose build begins at `started_at`."""
     jobs = tuple(jobs)
     starts = clean_build_starts(con)
     if not jobs or any(j not in starts for j in jobs):
-        return TestScope(started_at, None, jobs)
-    return TestScope(started_at, min(starts[j] for j in jobs) - CLOCK_MARGIN, jobs)
+        return CycleScope(started_at, None, jobs)
+    return CycleScope(started_at, min(starts[j] for j in jobs) - margin, jobs)

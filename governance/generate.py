@@ -358,8 +358,32 @@ def _entity_sql(model: RegistryModel, domain: Domain) -> str:
     return "\n".join(lines)
 
 
-def _accepted(values: tuple[str, ...] | list[str]) -> dict:
-    return {"accepted_values": {"arguments": {"values": list(values)}}}
+def _accepted(values: tuple[str, ...] | list[str], where: str | None = None) -> dict:
+    test: dict = {"arguments": {"values": list(values)}}
+    if where:
+        test["config"] = {"where": where}
+    return {"accepted_values": test}
+
+
+# Tests by cost (issue 18, macros/sync_delta_scope.sql). A test of a row's own values is scoped
+# to the rows changed since the cycle's point (`_staged_at` in staging, `_applied_at` in
+# state); a uniqueness test to every row of a key changed since then, so an old row next to a
+# new one with the same key is still a duplicate; a test of the scope column itself cannot be
+# scoped by it (a null is never "since"): it runs on the nightly full-table schedule.
+FULL_TABLE = {"tags": ["full_table"]}
+
+
+def _delta(column: str, test: str = "not_null", where: str | None = None) -> dict:
+    scope = f"sync_delta({column})"
+    return {test: {"config": {"where": f"{where} and {scope}" if where else scope}}}
+
+
+def _touched(key: str, column: str) -> dict:
+    return {"unique": {"config": {"where": f"sync_touched({key}, {column})"}}}
+
+
+def _key_tests(key: str, column: str) -> list:
+    return [_touched(key, column), _delta(column)]
 
 
 def _system_description(model: RegistryModel, system: str) -> str:
@@ -429,7 +453,7 @@ def _staging_yml(model: RegistryModel, system: str) -> str:
             "columns": [
                 {"name": "_event_id", "description": "Event id; unique here because later"
                  " deliveries are duplicates (see sync_event_dispositions).",
-                 "data_tests": ["unique", "not_null"]},
+                 "data_tests": _key_tests("_event_id", "_staged_at")},
                 {"name": domain.key_column, "description": "Business key from "
                  + ", ".join(f"`{table.landed(k.name)}`" for k in domain.key)
                  + "; null only on quarantined rows."},
@@ -437,7 +461,8 @@ def _staging_yml(model: RegistryModel, system: str) -> str:
                 {"name": "_source_event_at", "description": "When the change happened in the"
                  " source (UTC); null when unparseable."},
                 {"name": "_quarantine_reason", "description": "Null for valid events, else the"
-                 " first rule the event broke.", "data_tests": [_accepted(QUARANTINE_REASONS)]},
+                 " first rule the event broke.",
+                 "data_tests": [_accepted(QUARANTINE_REASONS, "sync_delta(_staged_at)")]},
                 {"name": "_quarantine_detail", "description": "The offending field and value,"
                  " for the quarantine report."},
             ],
@@ -457,7 +482,8 @@ _STATE_METADATA = [
 
 
 def _metadata_columns(*, staged: bool) -> list[dict]:
-    cols = [{"name": n, "description": d, "data_tests": ["not_null"]} for n, d, _ in _STATE_METADATA]
+    cols = [{"name": n, "description": d, "data_tests": [_delta("_applied_at")]}
+            for n, d, _ in _STATE_METADATA]
     if staged:
         cols.append({"name": "_staged_at", "description": "When staging accepted that event;"
                      " the incremental watermark of this model."})
@@ -465,7 +491,7 @@ def _metadata_columns(*, staged: bool) -> list[dict]:
         cols.append({"name": "_corrections", "description": "Ids of the manual corrections (seed"
                      " manual_corrections) applied to this row, comma-separated; null when none."})
     cols += [{"name": "_applied_at", "description": "When this row was last changed in the"
-              " warehouse (UTC).", "data_tests": ["not_null"]},
+              " warehouse (UTC).", "data_tests": [{"not_null": {"config": FULL_TABLE}}]},
              {"name": "_dbt_invocation_id", "description": "The dbt invocation that last"
               " changed this row."}]
     return cols
@@ -480,7 +506,8 @@ def _by_source_yml(model: RegistryModel, _project: Path) -> str:
             "description": f"Latest valid {system_label(table)} event per {domain.key_column}"
             " (one row per key, tombstones kept).",
             "columns": [{"name": domain.key_column, "description": "Business key.",
-                         "data_tests": ["unique", "not_null"]}, *_metadata_columns(staged=True)],
+                         "data_tests": _key_tests(domain.key_column, "_applied_at")},
+                        *_metadata_columns(staged=True)],
         })
     return _yaml("registry/flows.yml", {"version": 2, "models": models})
 
@@ -493,9 +520,9 @@ def _field_tests(domain: Domain, name: str) -> list:
     f = domain.fields[name]
     tests: list = []
     if f.enum:
-        tests.append(_accepted(f.enum))
+        tests.append(_accepted(f.enum, "sync_delta(_applied_at)"))
     if not f.nullable:
-        tests.append({"not_null": {"config": {"where": "not _is_deleted"}}})
+        tests.append(_delta("_applied_at", where="not _is_deleted"))
     return tests
 
 
@@ -505,7 +532,7 @@ def _state_yml(model: RegistryModel, _project: Path) -> str:
         domain = model.domains[name]
         parts = _entity_parts(model, domain)
         columns = [{"name": domain.key_column, "description": "Business key.",
-                    "data_tests": ["unique", "not_null"]}]
+                    "data_tests": _key_tests(domain.key_column, "_applied_at")}]
         for field in domain.fields:
             tests = _field_tests(domain, field)
             entry: dict = {"name": field}

@@ -24,7 +24,11 @@
         )
     {%- endcall -%}
     {%- set command = flags.WHICH | string -%}
-    {%- set run_vars = tojson(invocation_args_dict.get('vars', {})) -%}
+    {#- the test scope of `syncgov run` (macros/sync_delta_scope.sql) is recorded with the vars
+        under the var names, so the export gate can tell a delta-scoped pass from a full one -#}
+    {%- set given = dict(invocation_args_dict.get('vars', {})) -%}
+    {%- do given.update(syncgov.sync_delta_scope()) -%}
+    {%- set run_vars = tojson(given) -%}
     {%- set git_sha = env_var('SYNCGOV_GIT_SHA', env_var('GITHUB_SHA', '')) -%}
     {%- set failed = results | selectattr('status', 'in', ['error', 'fail', 'runtime error']) | list -%}
     {%- set rows = [[none, 'invocation', 'error' if failed else 'success', none, none,

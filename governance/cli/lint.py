@@ -101,6 +101,12 @@ def schedule_command(fmt: str, registry_dir: Path, project_dir: Path | None,
     the domains sharing that cadence, the export gate, the status snapshot. The cycles queue
     on the warehouse lock, so jobs that fall on the same minute run one after the other.
 
+    Tests by cost: a cadence's cycle runs its tests over the delta only (the rows staged,
+    applied or classified since its last clean build) and leaves the tests tagged full_table
+    out; one more job, full_table_tests (nightly, 01:30 UTC), runs every test over its whole
+    table on the same lock. The export gate blocks an export whose guarding tests have no
+    passing full-table result from the last 26 hours.
+
     Real-time domains get a per-minute job (every 5 minutes on GitHub Actions, its shortest
     schedule). Refuses to render (exit 2) while the registry has lint errors or a value that
     cannot safely reach a command line; every value is validated and shell-quoted, and the

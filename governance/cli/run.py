@@ -24,7 +24,8 @@ from governance.operate.cycle import CycleOptions, CycleResult, Selection, run_c
 @click.command("run")
 @click.option("--cadence", default=None, metavar="NAME",
               help="Run this job of `syncgov schedule` (e.g. sync_customer) or every job of this"
-                   " cadence (e.g. '*/15 * * * *').")
+                   " cadence (e.g. '*/15 * * * *'); full_table_tests is the nightly job that"
+                   " runs every test over its whole table.")
 @click.option("--domain", default=None,
               help="Run the job that holds this domain (with the domains sharing its cadence).")
 @click.option("--wait", "wait", type=click.FloatRange(min=0), default=600.0, show_default=True,
@@ -65,6 +66,14 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
     check `dbt source freshness` of the selection, `dbt build` it, gate and publish the exports
     that depend on it (with --deliver, send them and confirm them at the target), write the
     status snapshot, the metrics textfile and the report, and release the lock.
+
+    Tests by cost: the build's tests read only the delta — the rows staged, applied or
+    classified since the job's last clean build began (a failed build does not move that
+    point) — and the tests tagged full_table are left out; with no clean build on record the
+    cycle is a full check. `--cadence full_table_tests` (nightly in `syncgov schedule`) takes
+    the same lock and runs `dbt test` of every test over its whole table; the export gate
+    blocks an export whose guarding tests have no passing full-table result from the last 26
+    hours.
 
     Select with --cadence or --domain; with neither, every job whose cron is due this minute
     runs (what a per-minute cron entry or a loop wants). Each cycle uses its own dbt target

@@ -15,6 +15,14 @@ from governance.errors import InputError
 from governance.registry.loader import paused_gc
 
 TEST_TYPES = ("test", "unit_test")
+# What a test costs and when it runs (issue 18, macros/sync_delta_scope.sql): every cycle over
+# its whole (small) table; every cycle over the delta, nightly over the whole table; or only
+# nightly, over the whole table (tag `full_table`: it cannot be scoped).
+EVERY_CYCLE, DELTA, FULL_TABLE = "every_cycle", "delta", "full_table"
+SCOPE_MARKERS = ("sync_delta(", "sync_touched(")
+# The var (recorded in audit.sync_audit_log's invocation_vars) that scoped an invocation's tests
+# to a delta; an invocation without it read whole tables.
+SINCE_VAR = "sync_delta_since"
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class DbtArtifacts:
     sources_generated_at: datetime | None = None
     # per state/export model, the invocation that last replaced its rows (the build log)
     builds: dict[str, Built] = field(default_factory=dict)
+    # per node, its latest result from an invocation that read whole tables (no delta scope)
+    full_runs: dict[str, NodeRun] = field(default_factory=dict)
     _upstream: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
@@ -94,12 +104,22 @@ class DbtArtifacts:
             found.update(self._tests_by_node.get(node, ()))
         return sorted(found)
 
+    def test_cost(self, unique_id: str) -> str:
+        """EVERY_CYCLE, DELTA (a scope marker in its `where`) or FULL_TABLE (tagged)."""
+        node = self.manifest.get("nodes", {}).get(unique_id) or {}
+        config = node.get("config") or {}
+        if FULL_TABLE in (node.get("tags") or config.get("tags") or ()):
+            return FULL_TABLE
+        where = str(config.get("where") or "")
+        return DELTA if any(m in where for m in SCOPE_MARKERS) else EVERY_CYCLE
+
     def is_state_model(self, unique_id: str) -> bool:
         node = self.manifest.get("nodes", {}).get(unique_id) or {}
         return node.get("resource_type") == "model" and "state" in node.get("fqn", [])
 
     def bind_to_audit_log(self, latest: dict[str, NodeRun] | None,
-                          builds: dict[str, Built]) -> None:
+                          builds: dict[str, Built],
+                          full: dict[str, NodeRun] | None = None) -> None:
         """Judge each node by its latest result across completed invocations (the audit log),
         not only by what the last run_results.json holds: a `dbt build --select` of one
         cadence then does not make another cadence's tests look "not run". Nodes the audit log
@@ -107,6 +127,7 @@ class DbtArtifacts:
         if latest is not None:
             self.runs = {**self.runs, **latest}
         self.builds = dict(builds)
+        self.full_runs = dict(full or {})
 
     def domains_of(self, unique_id: str) -> set[str]:
         """The domains of the landing sources a node reads, transitively."""

@@ -20,7 +20,13 @@ def model_evidence(models: Iterable[str], artifacts: DbtArtifacts,
             unique_id=model,
             built=artifacts.builds.get(model),
             run=artifacts.runs.get(model),
-            tests=tuple(DbtTest(t, artifacts.runs.get(t)) for t in artifacts.tests_on({model})),
+            tests=tuple(dbt_test(t, artifacts) for t in artifacts.tests_on({model})),
             slo_minutes=min(slos, default=None),
         ))
     return tuple(out)
+
+
+def dbt_test(unique_id: str, artifacts: DbtArtifacts) -> DbtTest:
+    """A test with its latest result, its cost and its latest full-table result."""
+    return DbtTest(unique_id, artifacts.runs.get(unique_id), artifacts.test_cost(unique_id),
+                   artifacts.full_runs.get(unique_id))

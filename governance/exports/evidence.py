@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from governance.errors import InputError
-from governance.exports.artifacts import Built, NodeRun
+from governance.exports.artifacts import SINCE_VAR, Built, NodeRun
 from governance.warehouse import Connection, QueryError, Warehouse, as_warehouse
 
 HEALTH_COLUMNS = ("domain", "status", "reason", "last_success_at", "staleness_minutes",
@@ -89,6 +89,21 @@ class WarehouseEvidence:
             select node_id, status, message, invocation_id, recorded_at
             from audit.sync_audit_log
             where node_id is not null
+            qualify row_number() over (partition by node_id
+                                       order by recorded_at desc, invocation_id desc) = 1
+        """).fetchall()
+        return {r[0]: NodeRun(str(r[1]), r[2], r[3], r[4]) for r in rows}
+
+    def latest_full_results(self) -> dict[str, NodeRun]:
+        """Per node, its latest result from an invocation whose tests read whole tables: one
+        without a delta scope among its recorded vars (governance/operate/delta_scope.py)."""
+        if not self._relation_exists("audit", "sync_audit_log"):
+            return {}
+        rows = self.con.execute(f"""
+            select node_id, status, message, invocation_id, recorded_at
+            from audit.sync_audit_log
+            where node_id is not null
+              and (invocation_vars is null or invocation_vars not like '%"{SINCE_VAR}"%')
             qualify row_number() over (partition by node_id
                                        order by recorded_at desc, invocation_id desc) = 1
         """).fetchall()

@@ -16,19 +16,32 @@ freshness`), the domain's declared degradation rule decides:
 - `degrade_to_batch` lets it through as a warning, on the export's slower degraded schedule;
 - `retry` blocks it for now and names when the next attempt is due: the export's next
   scheduled run after the domain's next sync.
+
+Tests by cost (issue 18): a cycle's tests read only the delta, and those tagged `full_table`
+do not run in a cycle at all. A delta pass proves the new rows, not the table: every test that
+guards an export and is scoped or full-table-only must also have passed over its whole table
+(the nightly `full_table_tests` job, or any unscoped `dbt build`/`dbt test`) within
+FULL_TEST_MAX_AGE, or the export is blocked (`full_table_tests`), failing closed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from croniter import CroniterError, croniter
 
-from governance.exports.artifacts import Built, NodeRun, SourceFreshness
+from governance.exports.artifacts import (
+    DELTA,
+    EVERY_CYCLE,
+    FULL_TABLE,
+    Built,
+    NodeRun,
+    SourceFreshness,
+)
 from governance.exports.evidence import DomainHealth
 from governance.exports.spec import DomainSpec, ExportSpec
 from governance.findings import Finding, Severity
@@ -37,6 +50,10 @@ from governance.registry.model import RANK, STREAMING
 PASS, WARN, BLOCK = "pass", "warn", "block"
 VERDICTS = {PASS: "publishable", WARN: "warn", BLOCK: "blocked"}
 FAILED_TEST_STATUSES = frozenset({"fail", "error", "runtime error"})
+# How old a guarding test's latest passing full-table result may be: the nightly job's day,
+# plus two hours for a slow night or a queue on the warehouse lock.
+FULL_TEST_MAX_AGE = timedelta(hours=26)
+PASSING_TEST_STATUSES = frozenset({"pass", "warn", "success"})
 # Rule ids the gate enforces itself (checks `write_back`, `clearance`), whatever the lint says.
 SAFETY_RULES = frozenset({"SG404", "SG701"})
 
@@ -69,6 +86,13 @@ class UpstreamDomain:
 class DbtTest:
     unique_id: str
     run: NodeRun | None  # None: not in the latest invocation
+    cost: str = EVERY_CYCLE  # EVERY_CYCLE, DELTA or FULL_TABLE (artifacts.test_cost)
+    full_run: NodeRun | None = None  # its latest result over the whole table
+
+    @property
+    def needs_full_result(self) -> bool:
+        """A delta pass or no run at all in a cycle: only a full-table pass proves the table."""
+        return self.cost in (DELTA, FULL_TABLE)
 
     @property
     def name(self) -> str:
@@ -260,6 +284,40 @@ def _tests(inputs: GateInputs) -> CheckResult:
                        f"all {len(inputs.tests)} tests on the export and its upstream state pass")
 
 
+def _full_table_tests(inputs: GateInputs) -> CheckResult:
+    """Every guarding test that a cycle scopes to the delta or leaves out passed over its
+    whole table within FULL_TEST_MAX_AGE (fail closed: never run, failed, or too old blocks)."""
+    needed = [t for t in inputs.tests if t.needs_full_result]
+    hours = FULL_TEST_MAX_AGE.total_seconds() / 3600
+    threshold = f"a passing full-table result within {hours:g} h"
+    never, failed, old = [], [], []
+    for test in needed:
+        run = test.full_run
+        if run is None or run.recorded_at is None:
+            never.append(test.name)
+        elif run.status not in PASSING_TEST_STATUSES:
+            failed.append(f"{test.name} ({run.status} at {run.recorded_at:%Y-%m-%d %H:%M} UTC)")
+        elif inputs.evaluated_at - run.recorded_at > FULL_TEST_MAX_AGE:
+            old.append(f"{test.name} (passed at {run.recorded_at:%Y-%m-%d %H:%M} UTC)")
+    observed = {"guarding": len(needed), "never_run_in_full": never, "failed_in_full": failed,
+                "too_old": old,
+                "full_table_only": sum(1 for t in needed if t.cost == FULL_TABLE)}
+    if never or failed or old:
+        parts = [f"{len(never)} never run over the whole table" if never else "",
+                 f"{len(failed)} failed over the whole table" if failed else "",
+                 f"{len(old)} last passed over it more than {hours:g} h ago" if old else ""]
+        example = (failed or never or old)[0]
+        return CheckResult("full_table_tests", BLOCK, observed, threshold,
+                           f"{len(never) + len(failed) + len(old)} of {len(needed)} tests guarding"
+                           " the export have no recent full-table pass (a delta pass proves only"
+                           f" the new rows): {', '.join(p for p in parts if p)}, e.g. {example};"
+                           " run `syncgov run --cadence full_table_tests`")
+    return CheckResult("full_table_tests", PASS, observed, threshold,
+                       f"all {len(needed)} delta-scoped and full-table tests guarding the export"
+                       f" passed over their whole tables within {hours:g} h" if needed else
+                       "no guarding test is scoped to a delta or full-table only")
+
+
 def _older_than(inputs: GateInputs, moment: datetime | None, slo: int | None) -> float | None:
     """Age in minutes of evidence from `moment` when it is older than `slo` minutes."""
     if moment is None or slo is None:
@@ -284,14 +342,17 @@ def _evidence(inputs: GateInputs) -> Iterable[CheckResult]:
                     f" {built.invocation_id} at {built.built_at:%Y-%m-%d %H:%M:%S}, which"
                     f" recorded no result (killed or still running){seen}")
                 continue
-            stale = [t.name for t in model.tests if t.run is None or not _covers(t.run, built)]
+            # a full_table test does not run in a cycle: `full_table_tests` judges its age
+            stale = [t.name for t in model.tests if t.cost != FULL_TABLE
+                     and (t.run is None or not _covers(t.run, built))]
             if stale:
                 yield CheckResult(
                     "evidence", BLOCK, {"model": model.name, "stale_tests": stale}, threshold,
                     f"{len(stale)} test(s) on {model.name} come from another invocation than"
                     f" {built.invocation_id}, which built its rows, e.g. {stale[0]}")
                 continue
-        moments = [t.run.recorded_at for t in model.tests if t.run and t.run.recorded_at]
+        moments = [t.run.recorded_at for t in model.tests
+                   if t.cost != FULL_TABLE and t.run and t.run.recorded_at]
         oldest = min(moments, default=None)
         age = _older_than(inputs, oldest, model.slo_minutes)
         if age is not None:
@@ -463,7 +524,7 @@ def _row_change(inputs: GateInputs) -> CheckResult:  # noqa: PLR0911 - one retur
 
 def evaluate(inputs: GateInputs) -> GateResult:
     checks: list[CheckResult] = [*_safety(inputs.spec), _lint(inputs), _model(inputs),
-                                 _tests(inputs), *_evidence(inputs)]
+                                 _tests(inputs), _full_table_tests(inputs), *_evidence(inputs)]
     for domain in inputs.domains:
         checks.extend(_domain_checks(inputs, domain))
     checks += [_conflicts(inputs), _row_change(inputs)]

@@ -14,12 +14,11 @@ from governance.errors import UsageError
 from governance.exports import audit_log, delivery_log
 from governance.exports.artifacts import DbtArtifacts, load_artifacts
 from governance.exports.batch import Batch, plan_batch
-from governance.exports.binding import model_evidence
+from governance.exports.binding import dbt_test, model_evidence
 from governance.exports.evidence import DomainHealth, ModelStats, WarehouseEvidence
 from governance.exports.gates import (
     PASS,
     CheckResult,
-    DbtTest,
     GateInputs,
     GateResult,
     UpstreamDomain,
@@ -213,7 +212,8 @@ def _run_exports(options: ExportOptions, registry: dict, specs: list[ExportSpec]
     try:
         audit_log.ensure_table(warehouse.con)
         previous = audit_log.previous_publications(warehouse.con, [s.export_id for s in specs])
-        artifacts.bind_to_audit_log(warehouse.latest_results(), warehouse.latest_builds())
+        artifacts.bind_to_audit_log(warehouse.latest_results(), warehouse.latest_builds(),
+                                    warehouse.latest_full_results())
         confirmed = delivery_log.confirmed_watermarks(warehouse.con, [s.export_id for s in specs])
         health = warehouse.domain_health()
         conflicts = warehouse.open_conflicts()
@@ -309,7 +309,7 @@ def _evaluate_one(spec: ExportSpec, artifacts: DbtArtifacts, warehouse: Warehous
     lineage = _lineage(spec, artifacts, unique_id, flows) if node else Lineage(
         spec.domains, (), (), ())
     watched = {unique_id} | {m for m in lineage.models if artifacts.is_state_model(m)}
-    tests = tuple(DbtTest(t, artifacts.runs.get(t)) for t in artifacts.tests_on(watched))
+    tests = tuple(dbt_test(t, artifacts) for t in artifacts.tests_on(watched))
     if node:
         stats = warehouse.model_stats(node["schema"], node.get("alias") or node["name"], spec.cursor)
         from_ = confirmed  # the window starts at the last confirmed delivery

@@ -1,8 +1,10 @@
 """One operating cycle, the thing a scheduler runs per cadence (`syncgov run`).
 
-lock → intent row → `dbt source freshness` of the selection → `dbt build` of the selection →
-gate and publish the exports that depend on it → (deliver) → publish the status snapshot, the
-metrics textfile and the report → outcome row → release.
+lock → intent row → `dbt source freshness` of the selection → `dbt build` of the selection,
+its tests scoped to the delta (governance/operate/delta_scope.py) → gate and publish the
+exports that depend on it → (deliver) → publish the status snapshot, the metrics textfile and
+the report → outcome row → release. The nightly job (`full_table_tests`) is a cycle too: lock
+→ intent row → `dbt test` of every test over its whole table → outcome row → release.
 
 Every cycle gets its own dbt target path (`target/cycles/<cycle id>`), so two cycles never
 read or overwrite each other's run_results.json or sources.json, and the gate reads the
@@ -32,12 +34,13 @@ from governance.exports.spec import export_specs
 from governance.metrics import write_textfile
 from governance.observe import lineage as ol
 from governance.operate import journal
+from governance.operate.delta_scope import CLOCK_MARGIN, NO_MARGIN, CycleScope, scope_for
 from governance.operate.lock import WarehouseLock
 from governance.published import published_dir, write_snapshot
 from governance.registry import load_registry
 from governance.replay import ReplayPlan, ReplayResult, run_replay
 from governance.report import build_report, write_report
-from governance.schedule import Job, plan
+from governance.schedule import FULL_TESTS, SYNC, Job, scheduled_jobs
 from governance.status import status_board
 from governance.warehouse import Connection, Warehouse, as_warehouse
 
@@ -194,7 +197,7 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
         raise UsageError(f"--deliver: delivery reads export models through drt's DuckDB source"
                          f" and runs on DuckDB only; {warehouse} is Snowflake (docs/snowflake.md)")
     registry = load_registry(options.registry_dir)
-    jobs = options.selection.resolve(plan(registry), now)
+    jobs = options.selection.resolve(scheduled_jobs(registry), now)
     cycle_id = now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     result = CycleResult(cycle_id, tuple(jobs), None)
     if not jobs:
@@ -224,8 +227,12 @@ def run_cycle(options: CycleOptions, progress: Progress = lambda _m: None,
         try:
             _seed_partial_parse(target_root, target, project)
             # judged as of after the wait for the lock, not when the cycle was started
-            _cycle_steps(options, registry, jobs, project, warehouse, target,
-                         _utc(options.now), result, progress, deliver, emitter, lineage_run)
+            sync_jobs = [j for j in jobs if j.kind == SYNC]
+            if sync_jobs:
+                _cycle_steps(options, registry, sync_jobs, project, warehouse, target,
+                             _utc(options.now), result, progress, deliver, emitter, lineage_run)
+            if any(j.kind == FULL_TESTS for j in jobs):
+                _full_test_steps(options, project, warehouse, target, result, progress)
             outcome = "findings" if result.findings else "ok"
             detail = result.summary
             if lineage_run is not None:
@@ -290,9 +297,12 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
                                                        else "")))
     progress("freshness: " + result.steps[-1].summary)
 
-    progress(f"dbt build --select {' '.join(f'source:{s}+' for s in sources)}")
-    code = dbt(["build", "--select", *(f"source:{s}+" for s in sources)], target,
-               logs / "build.log")
+    scope = _scope(warehouse, jobs)
+    progress(f"dbt build --select {' '.join(f'source:{s}+' for s in sources)}"
+             f" {' '.join(scope.build_args())} ({scope.summary})".replace("  ", " "))
+    with scope.environment():
+        code = dbt(["build", "--select", *(f"source:{s}+" for s in sources),
+                    *scope.build_args()], target, logs / "build.log")
     # exit 1 is dbt's "a node failed" (the gate then blocks what it feeds); anything else, or
     # no results at all, means dbt itself could not run
     if code not in (0, 1) or not (target / "run_results.json").exists():
@@ -302,7 +312,7 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
     result.steps.append(Step("build", not failed, f"{summary.count('success')} built,"
                              f" {summary.count('pass')} tests passed, {len(failed)} failed"
                              + (f" (e.g. {failed[0].name}: {failed[0].status})" if failed
-                                else "")))
+                                else "") + f"; {scope.summary}"))
     progress("build: " + result.steps[-1].summary)
 
     selected = dependent_exports(registry, target, jobs)
@@ -350,6 +360,37 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
     result.paging = tuple(d.domain for d in board.paging)
     result.steps.append(Step("publish", True, f"snapshot, metrics and report in {published}"))
     progress("publish: " + result.steps[-1].summary)
+
+
+def _scope(warehouse: Warehouse, jobs: list[Job]) -> CycleScope:
+    """The delta this cycle's tests read: since the jobs' last clean build began."""
+    started_at = _utc(None)  # the warehouse's clock stamps the rows, not the judging time
+    con = warehouse.connect()
+    try:
+        return scope_for(con, [j.name for j in jobs], started_at,
+                         NO_MARGIN if warehouse.is_duckdb else CLOCK_MARGIN)
+    finally:
+        con.close()
+
+
+def _full_test_steps(options: CycleOptions, project: Path, warehouse: Warehouse, target: Path,
+                     result: CycleResult, progress: Progress) -> None:
+    """The nightly job: every test over its whole table (no scope in the environment), so the
+    export gate has a recent full-table result of each test that guards an export."""
+    dbt = options.dbt or subprocess_dbt(project, warehouse)
+    logs = target / "logs"
+    progress("dbt test (every test, whole tables)")
+    with CycleScope(_utc(None), None, ()).environment():
+        code = dbt(["test"], target, logs / "full_tests.log")
+    if code not in (0, 1) or not (target / "run_results.json").exists():
+        raise CouldNotRun(f"`dbt test` could not run (exit {code}); log: {logs / 'full_tests.log'}")
+    summary = read_run_results(target)
+    failed = [n for n in summary.notable if n.status in ("error", "fail", "runtime error")]
+    result.steps.append(Step("full_tests", not failed, f"{summary.count('pass')} tests passed"
+                             f" over whole tables, {summary.count('warn')} warned,"
+                             f" {len(failed)} failed" + (f" (e.g. {failed[0].name})" if failed
+                                                          else "")))
+    progress("full_tests: " + result.steps[-1].summary)
 
 
 def _mkdir(path: Path) -> Path:

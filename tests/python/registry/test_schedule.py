@@ -47,8 +47,14 @@ def test_json_lists_commands() -> None:
     assert order["commands"] == ["syncgov run --cadence sync_order --wait 600 --quiet"]
     assert order["dbt_commands"] == [
         "dbt source freshness --select source:oms.order_status_events source:oms.orders",
-        "dbt build --select source:oms.order_status_events+ source:oms.orders+"]
+        "dbt build --select source:oms.order_status_events+ source:oms.orders+"
+        " --exclude tag:full_table"], "a cycle leaves the full-table tests to the nightly job"
     assert next(j for j in data if j["name"] == "sync_inventory")["streaming"] is True
+    nightly = next(j for j in data if j["name"] == "full_table_tests")
+    assert nightly["cron"] == "30 1 * * *"
+    assert nightly["kind"] == "full_tests"
+    assert nightly["commands"] == ["syncgov run --cadence full_table_tests --wait 600 --quiet"]
+    assert nightly["dbt_commands"] == ["dbt test"], "every test, over its whole table"
 
 
 def test_crontab_lines() -> None:
@@ -60,8 +66,11 @@ def test_crontab_lines() -> None:
     assert (f"0 2 * * * cd /srv/syncgov && mkdir -p logs && {syncgov} run --cadence sync_invoice"
             " --wait 600 --quiet >> logs/sync_invoice.log 2>&1") in lines
     entries = [line for line in lines if line and not line.startswith("#") and "=" not in line]
-    assert len(entries) == 6, "one entry per cadence: the cycle does freshness and build"
+    assert len(entries) == 7, "one entry per cadence (freshness and build), one nightly"
     assert all(" run --cadence " in e and " --wait " in e for e in entries)
+    assert (f"30 1 * * * cd /srv/syncgov && mkdir -p logs && {syncgov} run --cadence"
+            " full_table_tests --wait 600 --quiet >> logs/full_table_tests.log 2>&1") in lines, \
+        "the full-table tests have a cadence of their own, on the same lock (--wait)"
 
 
 def test_github_actions_workflow_is_valid(tmp_path: Path) -> None:
@@ -77,4 +86,6 @@ def test_github_actions_workflow_is_valid(tmp_path: Path) -> None:
     assert "needs: sync_customer" in text, "jobs of one run go one after the other"
     assert "run: .venv/bin/syncgov run --cadence sync_supplier --wait 600 --quiet" in text
     assert "group: syncgov-warehouse" in text
+    assert "- cron: 30 1 * * *" in text or "- cron: '30 1 * * *'" in text
+    assert "run: .venv/bin/syncgov run --cadence full_table_tests --wait 600 --quiet" in text
     assert "cancel-in-progress: false" in text

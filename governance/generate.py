@@ -13,6 +13,7 @@ generated file no longer corresponds to a declaration.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -66,6 +67,11 @@ class _Dumper(yaml.SafeDumper):
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
+
+    def ignore_aliases(self, data: object) -> bool:
+        # a config shared by many tests is written out at each, never as a YAML anchor: a
+        # reader of a generated file should not have to resolve `*id001`
+        return True
 
 
 def _is_scalar(value: object) -> bool:
@@ -558,9 +564,14 @@ def _history_sql(domain: Domain) -> str:
 
 
 _HISTORY_METADATA = [
+    # every cycle reads the versions written since its point (their `dbt_updated_at` is this
+    # run's `_applied_at` or clock) and, for a uniqueness, every version of an id written since;
+    # the scope column's own not_null runs nightly
     ("dbt_scd_id", "Id of the version, a hash of the key and `_applied_at` (for a deleted"
-     " version, of the previous id and the run clock).", ["unique", "not_null"]),
-    ("dbt_updated_at", "The version's `_applied_at` (for a deleted version, the run clock).", []),
+     " version, of the previous id and the run clock).",
+     [_touched("dbt_scd_id", "dbt_updated_at"), _delta("dbt_updated_at")]),
+    ("dbt_updated_at", "The version's `_applied_at` (for a deleted version, the run clock).",
+     [{"not_null": {"config": FULL_TABLE}}]),
     ("dbt_valid_from", "When the version became current (UTC).", []),
     ("dbt_valid_to", "When the next version replaced it; 9999-12-31 while current.", []),
     ("dbt_is_deleted", "True (as text, like dbt snapshots) on the version recording that the"
@@ -579,8 +590,11 @@ def _history_yml(model: RegistryModel, _project: Path) -> str:
             " change, deletes kept as versions; built incrementally from the state rows applied"
             " since the last run (macro entity_history).",
             "columns": [{"name": key, "description": "Business key.",
-                         "data_tests": ["not_null", "no_overlapping_windows"]},
-                        *({"name": n, "description": d} | ({"data_tests": list(t)} if t else {})
+                         # a key with a version written since: all its versions, so a
+                         # new window overlapping an old one is seen
+                         "data_tests": [_delta("dbt_updated_at"), {"no_overlapping_windows": {
+                             "config": {"where": f"sync_touched({key}, dbt_updated_at)"}}}]},
+                        *({"name": n, "description": d} | ({"data_tests": copy.deepcopy(t)} if t else {})
                           for n, d, t in _HISTORY_METADATA)],
         })
     return _yaml("registry/domains.yml", {"version": 2, "models": models})

@@ -194,3 +194,32 @@ def test_a_registry_that_cannot_generate_names_file_and_line(generated: Path) ->
     with pytest.raises(InputError, match=r"domains\.yml:\d+: domain 'order' has landing tables"
                        r" but no `key`"):
         render(generated / "registry", generated)
+
+
+def _tests_of(document: dict) -> list[tuple[str, str, str, dict]]:
+    """(model, column, test, its config) of every test a generated models file declares."""
+    found = []
+    for node in document["models"]:
+        for column in node.get("columns", []):
+            for test in column.get("data_tests", []):
+                name, spec = (test, {}) if isinstance(test, str) else next(iter(test.items()))
+                found.append((node["name"], column["name"], name, (spec or {}).get("config", {})))
+    return found
+
+
+def test_every_history_test_reads_the_delta_or_runs_nightly(project: Path) -> None:
+    """Tests by cost reach the history models: each of their tests reads only the versions
+    written since the cycle's point (a uniqueness or window test: every version of a key or id
+    written since), or is a full_table test of the nightly job; none reads the whole history
+    every cycle."""
+    document = yaml.safe_load(render(project / "registry", REPO)["models/history/_history__models.yml"])
+    tests = _tests_of(document)
+    assert len(tests) == 6 * 5, tests
+    for model, column, test, config in tests:
+        where = config.get("where", "")
+        if test in ("unique", "no_overlapping_windows"):
+            assert where == f"sync_touched({column}, dbt_updated_at)", (model, column, test)
+        elif column == "dbt_updated_at":
+            assert config.get("tags") == ["full_table"], (model, column, test)
+        else:
+            assert where == "sync_delta(dbt_updated_at)", (model, column, test)

@@ -11,6 +11,7 @@ equal a full refresh; landing a batch again, or running with nothing new, change
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,7 +162,13 @@ def event_streams(draw: st.DrawFn) -> tuple[list[LandedEvent], list[list[LandedE
     return events, batches, list(arrival), stamps
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# 100 random streams in `make test` (about 95 s); a deeper search when it matters:
+# SYNCGOV_PROPERTY_EXAMPLES=2000 .venv/bin/pytest tests/e2e/test_state_properties.py
+EXAMPLES = int(os.environ.get("SYNCGOV_PROPERTY_EXAMPLES", "100"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=event_streams())
 def test_incremental_state_converges_whatever_the_arrival_order(
     compiled_sql: CompiledSql, stream

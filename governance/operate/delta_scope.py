@@ -30,6 +30,22 @@ from datetime import datetime, timedelta
 from governance.exports.artifacts import FULL_TABLE, SINCE_VAR
 from governance.warehouse import Connection
 
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in os.environ for the duration (a subprocess inherits them, an in-process dbt
+    reads them), each variable restored afterwards, or removed if it was unset."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
 STARTED_VAR = "sync_delta_started_at"
 JOBS_VAR = "sync_delta_jobs"
 ENV = {SINCE_VAR: "SYNCGOV_DELTA_SINCE", STARTED_VAR: "SYNCGOV_DELTA_STARTED_AT",
@@ -68,17 +84,8 @@ class CycleScope:
     def environment(self) -> Iterator[None]:
         """The scope in os.environ while dbt runs (a subprocess inherits it; the loop's
         in-process dbt reads it), restored afterwards."""
-        values = self.env()
-        saved = {k: os.environ.get(k) for k in values}
-        os.environ.update(values)
-        try:
+        with environment(self.env()):
             yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
     @property
     def summary(self) -> str:

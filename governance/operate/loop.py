@@ -8,10 +8,8 @@ on; SIGTERM lets the current cycle finish and then stops.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +20,7 @@ from dbt.cli.main import dbtRunner
 
 from governance.errors import CouldNotRun
 from governance.operate.cycle import CycleOptions, CycleResult, Progress, run_cycle
+from governance.operate.delta_scope import environment
 from governance.warehouse import Warehouse, as_warehouse
 
 # What a parse reads: a change in any of these makes the next cycle parse again.
@@ -41,18 +40,6 @@ def fingerprint(project: Path) -> tuple[int, int]:
     return newest, count
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class InProcessDbt:
@@ -87,7 +74,7 @@ class InProcessDbt:
 
     def __call__(self, args: list[str], target: Path, log: Path) -> int:
         log.parent.mkdir(parents=True, exist_ok=True)
-        with _environment(self._env):
+        with environment(self._env):
             self._ensure_parsed()
             try:
                 result = dbtRunner(manifest=self._manifest).invoke(

@@ -26,8 +26,8 @@
 {%- endmacro %}
 
 
-{#- Temporary relations. dbt-snowflake stages an incremental merge, a snapshot merge and the
-    unit tests' fixtures in session `temporary` tables and views named database.schema.x;
+{#- Temporary relations. dbt-snowflake stages an incremental merge and the unit tests'
+    fixtures in session `temporary` tables and views named database.schema.x;
     fakesnow hands that name to DuckDB, which allows temporary objects only in its `temp`
     catalog. On the emulator alone they are created as ordinary (transient) relations of the
     same name instead: dbt drops them after use as it does temporary ones, and the incremental
@@ -43,24 +43,4 @@
 
 {% macro snowflake__create_view_as_with_temp_flag(relation, sql, is_temporary=False) -%}
     {{ dbt.snowflake__create_view_as_with_temp_flag(relation, sql, is_temporary and not is_fakesnow()) }}
-{%- endmacro %}
-
-
-{#- The snapshot merge. fakesnow rewrites a MERGE into a join of target and source plus a
-    scratch table in its own catalog, so on the emulator alone (1) the merge runs without
-    dbt-snowflake's explicit `begin; ... commit;` (DuckDB refuses a transaction that writes two
-    attached databases; a single MERGE is atomic anyway) and (2) the inserted values name the
-    source (`DBT_INTERNAL_SOURCE.col`, equally valid Snowflake) because the bare names are
-    ambiguous in that join. Every other target gets dbt-snowflake's statement unchanged. -#}
-{% macro snowflake__snapshot_merge_sql(target, source, insert_cols) -%}
-    {%- if not is_fakesnow() -%}
-        {{ return(dbt.snowflake__snapshot_merge_sql(target, source, insert_cols)) }}
-    {%- endif -%}
-    {%- set dml = dbt.default__snapshot_merge_sql(target, source, insert_cols) -%}
-    {%- set plain = 'values (' ~ (insert_cols | join(', ')) ~ ')' -%}
-    {%- set qualified = [] -%}
-    {%- for column in insert_cols -%}
-        {%- do qualified.append('DBT_INTERNAL_SOURCE.' ~ column) -%}
-    {%- endfor -%}
-    {{ return(dml.replace(plain, 'values (' ~ (qualified | join(', ')) ~ ')')) }}
 {%- endmacro %}

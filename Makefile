@@ -27,7 +27,7 @@ demo: install  ## simulate a landing zone with every fault, build the warehouse,
 test: install  ## every test: unit, property, end-to-end on real dbt + DuckDB
 	$(BIN)/syncgov generate --check
 	$(BIN)/syncgov lint --dbt-parse
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=25
+	$(BIN)/pytest -n 2 --dist loadfile --durations=25
 
 test-fast: install  ## the fast tests only (no real dbt builds)
 	$(BIN)/pytest -m "not slow"

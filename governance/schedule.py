@@ -30,6 +30,7 @@ import yaml
 from croniter import croniter
 
 from governance.errors import InputError
+from governance.exports.artifacts import DELTA_CYCLE_EXCLUDES
 from governance.lint import lint
 from governance.registry import RegistryFile, load_registry
 from governance.registry.model import STREAMING, model_of
@@ -75,8 +76,8 @@ class Job:
         if self.kind == FULL_TESTS:
             return [FULL_TESTS_COMMAND]
         # the tests read the delta since the job's last clean build (SYNCGOV_DELTA_SINCE);
-        # those tagged full_table wait for the nightly job
-        return [self.freshness_command, self.build_command + " --exclude tag:full_table"]
+        # those tagged full_table, and the unit tests, wait for the nightly job
+        return [self.freshness_command, " ".join((self.build_command, *DELTA_CYCLE_EXCLUDES))]
 
     def run_args(self, wait: int = WAIT_SECONDS) -> list[str]:
         """The `syncgov run` arguments of this job (after the executable)."""

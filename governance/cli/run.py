@@ -69,9 +69,9 @@ def run_command(cadence: str | None, domain: str | None, wait: float, warehouse:
 
     Tests by cost: the build's tests read only the delta — the rows staged, applied or
     classified since the job's last clean build began (a failed build does not move that
-    point) — and the tests tagged full_table are left out; with no clean build on record the
+    point) — and the tests tagged full_table, and dbt's unit tests, are left out; with no clean build on record the
     cycle is a full check. `--cadence full_table_tests` (nightly in `syncgov schedule`) takes
-    the same lock and runs `dbt test` of every test over its whole table; the export gate
+    the same lock and runs `dbt test` of every test over its whole table (unit tests too); the export gate
     blocks an export whose guarding tests have no passing full-table result from the last 26
     hours.
 

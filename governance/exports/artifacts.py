@@ -23,6 +23,10 @@ SCOPE_MARKERS = ("sync_delta(", "sync_touched(")
 # The var (recorded in audit.sync_audit_log's invocation_vars) that scoped an invocation's tests
 # to a delta; an invocation without it read whole tables.
 SINCE_VAR = "sync_delta_since"
+# what a delta cycle's `dbt build` leaves to the nightly job (`dbt test`): the tests that are
+# correct only over a whole table, and dbt's unit tests, which check the models' SQL on fixed
+# inputs and so can only change with the code (CI and the nightly job run them)
+DELTA_CYCLE_EXCLUDES = ("--exclude", f"tag:{FULL_TABLE}", "--exclude-resource-type", "unit_test")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from governance.exports.artifacts import FULL_TABLE, SINCE_VAR
+from governance.exports.artifacts import DELTA_CYCLE_EXCLUDES, FULL_TABLE, SINCE_VAR
 from governance.warehouse import Connection
 
 
@@ -77,8 +77,8 @@ class CycleScope:
 
     def build_args(self) -> list[str]:
         """What `dbt build` gets besides its selection: a delta cycle leaves the tests that
-        cannot be scoped to the nightly job; a full check runs them too."""
-        return ["--exclude", f"tag:{FULL_TABLE_TAG}"] if self.is_delta else []
+        cannot be scoped, and the unit tests, to the nightly job; a full check runs them too."""
+        return list(DELTA_CYCLE_EXCLUDES) if self.is_delta else []
 
     @contextmanager
     def environment(self) -> Iterator[None]:

@@ -45,7 +45,7 @@ def test_the_point_is_the_last_clean_build_and_a_failed_one_does_not_move_it(tmp
         ("success", "sync_product", NOW - timedelta(minutes=5))])  # another job's
     scope = scope_for(con, ["sync_customer"], NOW, NO_MARGIN)
     assert scope.since == clean
-    assert scope.build_args() == ["--exclude", "tag:full_table"]
+    assert scope.build_args() == ["--exclude", "tag:full_table", "--exclude-resource-type", "unit_test"]
     assert scope.env() == {"SYNCGOV_DELTA_SINCE": "2026-12-02 11:30:00",
                            "SYNCGOV_DELTA_STARTED_AT": "2026-12-02 12:00:00",
                            "SYNCGOV_DELTA_JOBS": "sync_customer"}

@@ -48,7 +48,8 @@ def test_json_lists_commands() -> None:
     assert order["dbt_commands"] == [
         "dbt source freshness --select source:oms.order_status_events source:oms.orders",
         "dbt build --select source:oms.order_status_events+ source:oms.orders+"
-        " --exclude tag:full_table"], "a cycle leaves the full-table tests to the nightly job"
+        " --exclude tag:full_table --exclude-resource-type unit_test"], (
+            "a cycle leaves the full-table tests and the unit tests to the nightly job")
     assert next(j for j in data if j["name"] == "sync_inventory")["streaming"] is True
     nightly = next(j for j in data if j["name"] == "full_table_tests")
     assert nightly["cron"] == "30 1 * * *"

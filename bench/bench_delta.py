@@ -5,10 +5,15 @@ when BENCH_SIZES is not set): simulate the landing zone
 with the demo faults and batches of a fixed size (EVENTS_PER_BATCH), so the append of
 DELTA_BATCHES is the same delta at every size; `dbt seed` and one full `dbt build`. Then per
 repetition: a copy of that warehouse under one stable file name (so dbt's partial parsing holds
-and no repetition pays a re-parse), the append, and the measured incremental `dbt build` (CPU
-of dbt and its children, wall, the 1-minute load average at its start, the slowest nodes from
-run_results.json). Once per size, `dbt build --full-refresh` of the same appended warehouse,
-the full build the incremental one is compared with. The simulation's own wall and peak RSS are
+and no repetition pays a re-parse), the append, and the measured incremental build (CPU of dbt
+and its children, wall, the 1-minute load average at its start, the slowest nodes from
+run_results.json). The incremental build is the one an operating cycle runs (`syncgov run`):
+`dbt build` with the cycle's exclusions (`DELTA_CYCLE_EXCLUDES`: the full_table tests and the
+unit tests, left to the nightly job) and its tests scoped to the delta (`SYNCGOV_DELTA_SINCE`
+set to just before the build, the point a clean previous cycle leaves). Once per size, the
+same append built by a plain `dbt build` (every test, unscoped: what the scoping saves), and
+`dbt build --full-refresh` of the same appended warehouse, the full build the incremental one
+is compared with. The simulation's own wall and peak RSS are
 kept too (issue 18: flat in the size). Medians of BENCH_REPEAT (default 3).
 
 `python -m bench.bench_delta` prints the scaling table, writes bench/results/delta.json and
@@ -25,11 +30,12 @@ import statistics
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import run
 from bench.measure import load_average, machine, measure
+from governance.exports.artifacts import DELTA_CYCLE_EXCLUDES
 
 EVENTS_PER_BATCH = 50_000
 DELTA_BATCHES = 2
@@ -61,6 +67,16 @@ class Point:
     # the initial `syncgov simulate` of this size (absent from runs before issue 18's change)
     simulate_wall: float | None = None
     simulate_peak_rss_mib: float | None = None
+    # the same append built by a plain `dbt build` (every test, unscoped; absent before)
+    plain_cpu: float | None = None
+    plain_wall: float | None = None
+
+
+def cycle_env(started: datetime) -> dict[str, str]:
+    """The delta scope a cycle's build gets when the previous clean build began at `started`."""
+    point = started.replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
+    return {"SYNCGOV_DELTA_SINCE": point, "SYNCGOV_DELTA_STARTED_AT": point,
+            "SYNCGOV_DELTA_JOBS": "bench_delta"}
 
 
 def _node_times(target: Path) -> dict[str, float]:
@@ -102,16 +118,27 @@ def bench_size(events: int, repeat: int, work: Path) -> Point:
     before = _landed(base)
     cpu, wall, loads, nodes = [], [], [], []
     delta = 0
-    for _ in range(repeat):
+
+    def append() -> int:
         shutil.copy(base, stable)
         measure([str(run.BIN / "syncgov"), "simulate", "--warehouse", str(stable), "--append",
                  "--batches", str(DELTA_BATCHES), "--now", run.APPEND_AT, "--faults", FAULTS, "-q"])
-        delta = _landed(stable) - before
+        return _landed(stable) - before
+
+    for _ in range(repeat):
+        delta = append()
         loads.append(load_average())
-        sample = measure([*dbt, "build", "--project-dir", str(run.REPO)], env=env, cwd=run.REPO)
+        # the scope point: every row staged from here on is the delta (a clean previous cycle
+        # began before the append landed; nothing was staged in between)
+        scope = cycle_env(datetime.now(UTC) - timedelta(seconds=1))
+        sample = measure([*dbt, "build", *DELTA_CYCLE_EXCLUDES, "--project-dir", str(run.REPO)],
+                         env={**env, **scope}, cwd=run.REPO)
         cpu.append(sample.cpu_seconds)
         wall.append(sample.seconds)
         nodes.append(_node_times(target))
+    # the same append built with every test over its whole table, once
+    append()
+    plain = measure([*dbt, "build", "--project-dir", str(run.REPO)], env=env, cwd=run.REPO)
     # the full build of the same appended warehouse (the last repetition's)
     full_load = load_average()
     full = measure([*dbt, "build", "--full-refresh", "--project-dir", str(run.REPO)],
@@ -121,20 +148,21 @@ def bench_size(events: int, repeat: int, work: Path) -> Point:
     base.unlink(missing_ok=True)
     return Point(events, repeat, statistics.median(cpu), statistics.median(wall), full.cpu_seconds,
                  full.seconds, delta, loads, full_load, slowest, simulated.seconds,
-                 simulated.peak_rss_mib)
+                 simulated.peak_rss_mib, plain.cpu_seconds, plain.seconds)
 
 
 def table(points: list[Point]) -> str:
     first = points[0]
-    rows = ["| events | delta rows | incremental build CPU s | wall s | vs 1st size (CPU) |"
-            " full build CPU s | incremental / full (CPU) | load avg at start | runs |"
-            " simulate wall s | simulate peak RSS MiB |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| events | delta rows | cycle build CPU s | wall s | vs 1st size (CPU) |"
+            " full build CPU s | cycle / full (CPU) | plain incremental `dbt build` CPU s |"
+            " load avg at start | runs | simulate wall s | simulate peak RSS MiB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in points:
         rows.append(
             f"| {run._label(p.events)} | {p.delta_events:,} | {p.incremental_cpu:.1f} |"
             f" {p.incremental_wall:.1f} | {p.incremental_cpu / first.incremental_cpu:.2f}x |"
             f" {p.full_cpu:.1f} | {p.incremental_cpu / p.full_cpu:.2f}x |"
+            f" {_maybe(p.plain_cpu, '.1f')} |"
             f" {', '.join(f'{x:.1f}' for x in p.load_averages)} (full: {p.full_load_average:.1f}) |"
             f" {p.runs} | {_maybe(p.simulate_wall, '.1f')} |"
             f" {_maybe(p.simulate_peak_rss_mib, ',.0f')} |")
@@ -169,7 +197,7 @@ def svg(points: list[Point]) -> str:
         f'<polyline fill="none" stroke="#36c" stroke-width="2" points="{inc}"/>'
         f'<text x="{w - pad}" y="{pad}" font-size="10" fill="#c33" text-anchor="end">full build</text>'
         f'<text x="{w - pad}" y="{pad + 12}" font-size="10" fill="#36c" text-anchor="end">'
-        f'incremental build, fixed delta</text>{labels}</svg>\n')
+        f'cycle build, fixed delta</text>{labels}</svg>\n')
 
 
 def main() -> None:

@@ -103,8 +103,9 @@ def schedule_command(fmt: str, registry_dir: Path, project_dir: Path | None,
 
     Tests by cost: a cadence's cycle runs its tests over the delta only (the rows staged,
     applied or classified since its last clean build) and leaves the tests tagged full_table
-    and dbt's unit tests (which check the SQL, not the data) out; one more job, full_table_tests (nightly, 01:30 UTC), runs every test over its whole
-    table on the same lock. The export gate blocks an export whose guarding tests have no
+    and dbt's unit tests (which check the SQL, not the data) out; one more job,
+    full_table_tests (nightly, 01:30 UTC), runs every test over its whole table on the same
+    lock. The export gate blocks an export whose guarding tests have no
     passing full-table result from the last 26 hours.
 
     Real-time domains get a per-minute job (every 5 minutes on GitHub Actions, its shortest

@@ -25,7 +25,7 @@ from pathlib import Path
 from croniter import croniter
 
 from governance.control_tables import read_snapshot
-from governance.dbt_invoke import read_run_results, run_dbt
+from governance.dbt_invoke import RunSummary, read_run_results, run_dbt
 from governance.errors import CouldNotRun, InputError, UsageError
 from governance.exports.artifacts import DbtArtifacts
 from governance.exports.delivery import DeliveryOptions, deliver_exports
@@ -303,12 +303,7 @@ def _cycle_steps(options: CycleOptions, registry: dict, jobs: list[Job], project
     with scope.environment():
         code = dbt(["build", "--select", *(f"source:{s}+" for s in sources),
                     *scope.build_args()], target, logs / "build.log")
-    # exit 1 is dbt's "a node failed" (the gate then blocks what it feeds); anything else, or
-    # no results at all, means dbt itself could not run
-    if code not in (0, 1) or not (target / "run_results.json").exists():
-        raise CouldNotRun(f"`dbt build` could not run (exit {code}); log: {logs / 'build.log'}")
-    summary = read_run_results(target)
-    failed = [n for n in summary.notable if n.status in ("error", "fail", "runtime error")]
+    summary, failed = _dbt_outcome("dbt build", code, target, logs / "build.log")
     result.steps.append(Step("build", not failed, f"{summary.count('success')} built,"
                              f" {summary.count('pass')} tests passed, {len(failed)} failed"
                              + (f" (e.g. {failed[0].name}: {failed[0].status})" if failed
@@ -382,15 +377,22 @@ def _full_test_steps(options: CycleOptions, project: Path, warehouse: Warehouse,
     progress("dbt test (every test, whole tables)")
     with CycleScope(_utc(None), None, ()).environment():
         code = dbt(["test"], target, logs / "full_tests.log")
-    if code not in (0, 1) or not (target / "run_results.json").exists():
-        raise CouldNotRun(f"`dbt test` could not run (exit {code}); log: {logs / 'full_tests.log'}")
-    summary = read_run_results(target)
-    failed = [n for n in summary.notable if n.status in ("error", "fail", "runtime error")]
+    summary, failed = _dbt_outcome("dbt test", code, target, logs / "full_tests.log")
     result.steps.append(Step("full_tests", not failed, f"{summary.count('pass')} tests passed"
                              f" over whole tables, {summary.count('warn')} warned,"
                              f" {len(failed)} failed" + (f" (e.g. {failed[0].name})" if failed
                                                           else "")))
     progress("full_tests: " + result.steps[-1].summary)
+
+
+def _dbt_outcome(command: str, code: int, target: Path, log: Path) -> tuple[RunSummary, list]:
+    """The results of a `dbt build` / `dbt test` and its failed nodes. Exit 1 is dbt's "a node
+    failed" (the gate then blocks what it feeds); any other exit, or no results at all, means
+    dbt itself could not run."""
+    if code not in (0, 1) or not (target / "run_results.json").exists():
+        raise CouldNotRun(f"`{command}` could not run (exit {code}); log: {log}")
+    summary = read_run_results(target)
+    return summary, [n for n in summary.notable if n.status in ("error", "fail", "runtime error")]
 
 
 def _mkdir(path: Path) -> Path:

@@ -121,3 +121,26 @@ def test_status_keeps_status_and_reason_at_80_columns() -> None:
     row = next(line for line in text.splitlines() if "inventory " in line)
     assert "delayed PAGE" in row
     assert "inventory:" in row  # the reason starts on the row itself
+
+
+def test_a_dbt_outcome_separates_failed_nodes_from_a_dbt_that_could_not_run(tmp_path: Path) -> None:
+    """Exit 1 with results is "nodes failed" (the cycle goes on and the gate blocks); any other
+    exit, or no run_results.json, is a dbt that could not run (exit 3 of `syncgov run`)."""
+    import json  # noqa: PLC0415
+
+    from governance.operate.cycle import CouldNotRun, _dbt_outcome  # noqa: PLC0415
+
+    log = tmp_path / "build.log"
+    with pytest.raises(CouldNotRun, match=r"`dbt build` could not run \(exit 0\)"):
+        _dbt_outcome("dbt build", 0, tmp_path, log)  # no results at all
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.syncgov.a", "status": "success"},
+        {"unique_id": "test.syncgov.t1", "status": "fail", "message": "2 rows"},
+        {"unique_id": "test.syncgov.t2", "status": "warn"},
+        {"unique_id": "model.syncgov.b", "status": "error"},
+    ]}))
+    with pytest.raises(CouldNotRun, match=r"`dbt test` could not run \(exit 2\)"):
+        _dbt_outcome("dbt test", 2, tmp_path, log)
+    summary, failed = _dbt_outcome("dbt build", 1, tmp_path, log)
+    assert summary.count("success") == 1
+    assert [n.unique_id for n in failed] == ["test.syncgov.t1", "model.syncgov.b"], "warn is no failure"

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from bench import run
 from bench.measure import load_average, machine, measure
-from governance.exports.artifacts import DELTA_CYCLE_EXCLUDES
+from governance.operate.delta_scope import CycleScope
 
 EVENTS_PER_BATCH = 50_000
 DELTA_BATCHES = 2
@@ -70,13 +70,6 @@ class Point:
     # the same append built by a plain `dbt build` (every test, unscoped; absent before)
     plain_cpu: float | None = None
     plain_wall: float | None = None
-
-
-def cycle_env(started: datetime) -> dict[str, str]:
-    """The delta scope a cycle's build gets when the previous clean build began at `started`."""
-    point = started.replace(microsecond=0, tzinfo=None).isoformat(sep=" ")
-    return {"SYNCGOV_DELTA_SINCE": point, "SYNCGOV_DELTA_STARTED_AT": point,
-            "SYNCGOV_DELTA_JOBS": "bench_delta"}
 
 
 def _node_times(target: Path) -> dict[str, float]:
@@ -130,9 +123,10 @@ def bench_size(events: int, repeat: int, work: Path) -> Point:
         loads.append(load_average())
         # the scope point: every row staged from here on is the delta (a clean previous cycle
         # began before the append landed; nothing was staged in between)
-        scope = cycle_env(datetime.now(UTC) - timedelta(seconds=1))
-        sample = measure([*dbt, "build", *DELTA_CYCLE_EXCLUDES, "--project-dir", str(run.REPO)],
-                         env={**env, **scope}, cwd=run.REPO)
+        point = (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)
+        scope = CycleScope(point, point, ("bench_delta",))
+        sample = measure([*dbt, "build", *scope.build_args(), "--project-dir", str(run.REPO)],
+                         env={**env, **scope.env()}, cwd=run.REPO)
         cpu.append(sample.cpu_seconds)
         wall.append(sample.seconds)
         nodes.append(_node_times(target))

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from governance.exports.artifacts import DELTA_CYCLE_EXCLUDES, FULL_TABLE, SINCE_VAR
+from governance.exports.artifacts import DELTA_CYCLE_EXCLUDES, SINCE_VAR
 from governance.warehouse import Connection
 
 
@@ -50,7 +50,6 @@ STARTED_VAR = "sync_delta_started_at"
 JOBS_VAR = "sync_delta_jobs"
 ENV = {SINCE_VAR: "SYNCGOV_DELTA_SINCE", STARTED_VAR: "SYNCGOV_DELTA_STARTED_AT",
        JOBS_VAR: "SYNCGOV_DELTA_JOBS"}
-FULL_TABLE_TAG = FULL_TABLE
 # the warehouse stamps `_staged_at` / `_applied_at` with its own clock, this machine picks the
 # point: on a remote warehouse (Snowflake) rows a few minutes older than the point are read
 # again rather than missed; embedded DuckDB shares this machine's clock

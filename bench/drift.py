@@ -225,7 +225,8 @@ def run_peer(warehouse: Path, keys_out: Path, mode: str = "defaults") -> dict[st
 def our_keys(warehouse: Path) -> dict[str, list[str]]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        rows = con.execute("select distinct landing_table, entity_key from control.sync_drift").fetchall()
+        rows = con.execute("select distinct landing_table, entity_key from control.sync_drift_by_extract"
+                           " where drift_type <> 'compared'").fetchall()
     finally:
         con.close()
     keys: dict[str, list[str]] = {}

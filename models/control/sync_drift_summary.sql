@@ -1,27 +1,19 @@
-{#- Drift counts per domain and landing table: keys missing on either side, keys and fields that differ. -#}
+{#-
+    Drift counts per domain and landing table: keys missing on either side, keys and fields that
+    differ, as of the table's latest compared extract. Counted by sync_drift_by_extract when it
+    compares an extract (its `compared` rows), so a cycle between two extracts reads one row per
+    table; tables without drift are left out.
+-#}
 
-with drift as (
-
-    select * from {{ ref('sync_drift') }}
-
-),
-
-final as (
-
-    select
-        domain,
-        landing_table,
-        max(extracted_at) as extracted_at,
-        count(distinct case when drift_type = 'missing_in_warehouse' then entity_key end)
-            as missing_in_warehouse,
-        count(distinct case when drift_type = 'missing_in_source' then entity_key end)
-            as missing_in_source,
-        count(distinct case when drift_type = 'value_mismatch' then entity_key end)
-            as mismatched_keys,
-        sum(case when drift_type = 'value_mismatch' then 1 else 0 end) as mismatched_fields
-    from drift
-    group by domain, landing_table
-
-)
-
-select * from final
+select
+    domain,
+    landing_table,
+    extracted_at,
+    missing_in_warehouse,
+    missing_in_source,
+    mismatched_keys,
+    mismatched_fields
+from {{ ref('sync_drift_by_extract') }}
+where
+    drift_type = 'compared'
+    and missing_in_warehouse + missing_in_source + mismatched_keys > 0

@@ -36,15 +36,38 @@ def test_no_drift_when_no_event_was_lost_and_tampering_is_caught(project_dir, tm
         " from state.state_crm__accounts where customer_id = ?", [fake],
     )
     con.close()
-    wh.dbt("run", "--select", "sync_drift")
-    drift = set(wh.query(
-        "select entity_key, drift_type, field, warehouse_value from control.sync_drift"
-    ))
-    assert drift == {
+    expected = {
         (changed, "value_mismatch", "phone", "tampered"),
         (gone, "missing_in_warehouse", None, None),
         ("C999999", "missing_in_source", None, None),
     }
+    query = "select entity_key, drift_type, field, warehouse_value from control.sync_drift"
+    # drift is measured per extract: with no new extract an incremental run compares nothing
+    # and keeps the last comparison (which is what a cycle between two extracts costs)
+    compared = wh.query("select compared_at from control.sync_drift_by_extract"
+                        " where drift_type = 'compared' order by landing_table")
+    wh.dbt("run", "--select", "sync_drift_by_extract", "sync_drift")
+    assert set(wh.query(query)) == set()
+    assert wh.query("select compared_at from control.sync_drift_by_extract"
+                    " where drift_type = 'compared' order by landing_table") == compared
+    # a full refresh compares every extract again
+    wh.dbt("run", "--full-refresh", "--select", "sync_drift_by_extract", "sync_drift")
+    assert set(wh.query(query)) == expected
+    # so does an incremental run once a table's extract is new: only that table is compared
+    con = duckdb.connect(str(wh.path))
+    con.execute("update state.state_crm__accounts set phone = 'tampered again'"
+                " where customer_id = ?", [changed])
+    con.execute("update landing.crm__accounts__extract"
+                " set _extracted_at = _extracted_at + interval 1 minute")
+    con.close()
+    before = dict(wh.query("select landing_table, compared_at from control.sync_drift_by_extract"
+                           " where drift_type = 'compared'"))
+    wh.dbt("run", "--select", "sync_drift_by_extract", "sync_drift")
+    after = dict(wh.query("select landing_table, compared_at from control.sync_drift_by_extract"
+                          " where drift_type = 'compared'"))
+    assert {t for t in after if after[t] != before[t]} == {"crm__accounts"}
+    assert set(wh.query(query)) == expected - {(changed, "value_mismatch", "phone", "tampered")} | {
+        (changed, "value_mismatch", "phone", "tampered again")}
 
 
 def test_drift_appears_only_where_batches_were_lost(project_dir, tmp_path) -> None:
@@ -61,3 +84,12 @@ def test_drift_appears_only_where_batches_were_lost(project_dir, tmp_path) -> No
     assert lossy, "the demo faults lose batches"
     assert drifted <= lossy
     assert len(drifted) >= len(lossy) // 2
+    # the summary, counted when each extract is compared, is the drift rows' own tally
+    tally = set(wh.query("""
+        select domain, landing_table, max(extracted_at),
+            count(distinct case when drift_type = 'missing_in_warehouse' then entity_key end),
+            count(distinct case when drift_type = 'missing_in_source' then entity_key end),
+            count(distinct case when drift_type = 'value_mismatch' then entity_key end),
+            count(*) filter (where drift_type = 'value_mismatch')
+        from control.sync_drift group by domain, landing_table"""))
+    assert tally and set(wh.query("select * from control.sync_drift_summary")) == tally

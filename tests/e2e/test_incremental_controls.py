@@ -24,6 +24,8 @@ COMPARED = {
     "sync_reconciliation": "select * from control.sync_reconciliation",
     "sync_batch_accounting": "select * from control.sync_batch_accounting",
     "sync_conflicts": "select * exclude (detected_at) from control.sync_conflicts",
+    # every append brings new extracts: each is compared once, as a full refresh compares it
+    "sync_drift_by_extract": "select * exclude (compared_at) from control.sync_drift_by_extract",
 }
 # the stalled system's backlog is delivered, oldest first, over the appends
 APPEND_FAULTS = replace(DEMO_FAULTS, recovery=0.3)

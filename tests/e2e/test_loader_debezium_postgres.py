@@ -66,7 +66,8 @@ def _write_extracts(wh: LoaderWarehouse, pg_con) -> None:
 
 def _drift(wh: LoaderWarehouse, pg_con) -> set[tuple[str, str, str]]:
     _write_extracts(wh, pg_con)
-    wh.dbt("run", "--select", "sync_drift")
+    # each call writes new extracts (another _extracted_at): every table is compared again
+    wh.dbt("run", "--select", "sync_drift_by_extract", "sync_drift")
     return set(wh.query("select landing_table, entity_key, drift_type from control.sync_drift"))
 
 

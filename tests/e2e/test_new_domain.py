@@ -175,8 +175,8 @@ def test_drift_compares_the_new_extract(built: Path) -> None:
                     " _extracted_at from landing.tms__shipments__extract limit 1")
     finally:
         con.close()
-    _run(built, str(REPO / ".venv" / "bin" / "dbt"), "run", "--select", "sync_drift",
-         "sync_drift_summary")
+    _run(built, str(REPO / ".venv" / "bin" / "dbt"), "run", "--select",
+         "sync_drift_by_extract", "sync_drift_summary")
     con = duckdb.connect(str(built / "wh.duckdb"), read_only=True)
     try:
         rows = con.execute("select missing_in_warehouse from control.sync_drift_summary"

@@ -2,10 +2,13 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['landing_table'],
+    on_schema_change='fail',
 ) }}
 {#- the key names what a run replaces (every row of a compared table), not a row: the rows'
     grain is the drift of sync_drift plus one `compared` marker per table, which
-    tests/dbt/assert_one_drift_comparison_per_extract.sql checks -#}
+    tests/dbt/assert_one_drift_comparison_per_extract.sql checks. A changed column list fails
+    the run rather than leaving the markers of tables not compared since without their counts:
+    `--full-refresh --select sync_drift_by_extract` compares every extract anew. -#}
 
 {#-
     Drift between each source's full extract and the warehouse state, per key: a key the
@@ -46,7 +49,7 @@
     -- the extract compared: its latest extraction time and its size (the next run's probe)
     select
         max(_extracted_at) as extracted_at,
-        count(*) as extract_rows
+        cast(count(*) as {{ dbt.type_bigint() }}) as extract_rows
     from {{ extract_relation }}
 
 ),
@@ -157,13 +160,13 @@ counted__{{ name }} as (
 
     -- what sync_drift_summary shows, counted while the extract's drift is at hand
     select
-        count(distinct case when drift_type = 'missing_in_warehouse' then entity_key end)
-            as missing_in_warehouse,
-        count(distinct case when drift_type = 'missing_in_source' then entity_key end)
-            as missing_in_source,
-        count(distinct case when drift_type = 'value_mismatch' then entity_key end)
-            as mismatched_keys,
-        coalesce(sum(case when drift_type = 'value_mismatch' then 1 else 0 end), 0)
+        cast(count(distinct case when drift_type = 'missing_in_warehouse' then entity_key end)
+            as {{ dbt.type_bigint() }}) as missing_in_warehouse,
+        cast(count(distinct case when drift_type = 'missing_in_source' then entity_key end)
+            as {{ dbt.type_bigint() }}) as missing_in_source,
+        cast(count(distinct case when drift_type = 'value_mismatch' then entity_key end)
+            as {{ dbt.type_bigint() }}) as mismatched_keys,
+        cast(count(case when drift_type = 'value_mismatch' then 1 end) as {{ dbt.type_bigint() }})
             as mismatched_fields
     from drifted__{{ name }}
 

@@ -160,12 +160,18 @@ counted__{{ name }} as (
 
     -- what sync_drift_summary shows, counted while the extract's drift is at hand
     select
-        cast(count(distinct case when drift_type = 'missing_in_warehouse' then entity_key end)
-            as {{ dbt.type_bigint() }}) as missing_in_warehouse,
-        cast(count(distinct case when drift_type = 'missing_in_source' then entity_key end)
-            as {{ dbt.type_bigint() }}) as missing_in_source,
-        cast(count(distinct case when drift_type = 'value_mismatch' then entity_key end)
-            as {{ dbt.type_bigint() }}) as mismatched_keys,
+        cast(
+            count(distinct case when drift_type = 'missing_in_warehouse' then entity_key end)
+            as {{ dbt.type_bigint() }}
+        ) as missing_in_warehouse,
+        cast(
+            count(distinct case when drift_type = 'missing_in_source' then entity_key end)
+            as {{ dbt.type_bigint() }}
+        ) as missing_in_source,
+        cast(
+            count(distinct case when drift_type = 'value_mismatch' then entity_key end)
+            as {{ dbt.type_bigint() }}
+        ) as mismatched_keys,
         cast(count(case when drift_type = 'value_mismatch' then 1 end) as {{ dbt.type_bigint() }})
             as mismatched_fields
     from drifted__{{ name }}

@@ -76,41 +76,14 @@ held_batches as (
                 when disposition in ('applied', 'superseded', 'quarantined', 'unaccounted') then 1
                 else 0
             end
-        ) as rows_staged
+        ) as rows_staged,
+        sum(case when disposition = 'applied' then 1 else 0 end) as rows_applied
     from {{ this }}
     group by landing_table, coalesce(_sync_batch_id, '∅')
 
-),
-
-held_keys as (
-
-    -- the rows state can reclassify, of every table, in one scan: one per key (the event
-    -- its state row holds) and the rare unaccounted one
-    select
-        landing_table,
-        _event_id,
-        entity_key,
-        disposition
-    from {{ this }}
-    where disposition in ('applied', 'unaccounted')
-
 )
-{%- endif %}
-
 {%- for t in sync_landing_tables() %}
-{%- set name = t.system ~ '__' ~ t.entity %}
-
-{{ ('with' if not scoped else ',') if loop.first else ',' }} batch_rows__{{ name }} as (
-
-    -- rows landed per batch: the probe an incremental run compares with the rows held here
-    select
-        coalesce(_sync_batch_id, '∅') as batch_key,
-        count(*) as batch_rows_landed
-    from {{ source(t.system, t.entity) }}
-    group by coalesce(_sync_batch_id, '∅')
-
-),
-{%- if scoped %}
+{%- set name = t.system ~ '__' ~ t.entity %},
 
 staged_batches__{{ name }} as (
 
@@ -134,7 +107,54 @@ touched_keys__{{ name }} as (
     from {{ ref('stg_' ~ name) }} as staged
     where staged._staged_at >= (select since.disposed_at from since)
 
+)
+{%- endfor %},
+
+held_keys as (
+
+    -- the rows state can reclassify of the touched keys, of every table, in one scan of the
+    -- rows held here: the event a touched key's state row held (now perhaps superseded) and
+    -- the rare unaccounted one. A join on the few touched keys, not a copy of every applied row.
+    select
+        disposed.landing_table,
+        disposed._event_id,
+        disposed.entity_key,
+        disposed.disposition
+    from {{ this }} as disposed
+    inner join (
+        {%- for t in sync_landing_tables() %}
+        select distinct
+            '{{ t.system }}__{{ t.entity }}' as landing_table,
+            cast(tk.entity_key as {{ dbt.type_string() }}) as entity_key
+        from touched_keys__{{ t.system }}__{{ t.entity }} as tk
+        where tk.entity_key is not null
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    ) as touched
+        on
+            disposed.landing_table = touched.landing_table
+            and disposed.entity_key = touched.entity_key
+    where disposed.disposition in ('applied', 'unaccounted')
+
+)
+{%- endif %}
+
+{%- for t in sync_landing_tables() %}
+{%- set name = t.system ~ '__' ~ t.entity %}
+
+{{ ('with' if not scoped else ',') if loop.first else ',' }} batch_rows__{{ name }} as (
+
+    -- rows landed per batch: the probe an incremental run compares with the rows held here
+    select
+        coalesce(_sync_batch_id, '∅') as batch_key,
+        count(*) as batch_rows_landed
+    from {{ source(t.system, t.entity) }}
+    group by coalesce(_sync_batch_id, '∅')
+
 ),
+{%- if scoped %}
 
 state_drift__{{ name }} as (
 
@@ -152,15 +172,16 @@ state_drift__{{ name }} as (
             )
     ) as held
     cross join (
-        select count(*) as applied_rows
-        from held_keys as disposed
-        where
-            disposed.landing_table = '{{ name }}'
-            and disposed.disposition = 'applied'
-            and disposed.entity_key not in (
-                select cast(tk.entity_key as {{ dbt.type_string() }}) from touched_keys__{{ name }} as tk
-                where tk.entity_key is not null
-            )
+        -- the applied rows held here of the untouched keys: all of them, less the touched ones
+        -- (an applied row always carries its key)
+        select
+            (
+                select coalesce(sum(batches.rows_applied), 0) from held_batches as batches
+                where batches.landing_table = '{{ name }}'
+            ) - (
+                select count(*) from held_keys as disposed
+                where disposed.landing_table = '{{ name }}' and disposed.disposition = 'applied'
+            ) as applied_rows
     ) as disposed
     where held.held_rows <> disposed.applied_rows
 
@@ -199,11 +220,7 @@ touched_events__{{ name }} as (
     -- state only moves to newer events (a replay, which may not, reclassifies everything).
     select disposed._event_id as event_key
     from held_keys as disposed
-    where
-        disposed.landing_table = '{{ name }}'
-        and disposed.entity_key in (
-            select cast(tk.entity_key as {{ dbt.type_string() }}) from touched_keys__{{ name }} as tk
-        )
+    where disposed.landing_table = '{{ name }}'
 
 ),
 {%- endif %}

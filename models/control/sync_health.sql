@@ -190,23 +190,13 @@ accounting_gaps as (
 orphaned as (
 
     -- state rows that no valid staged delivery backs (state kept an older delivery of an event
-    -- staging replaced, or an event staging now quarantines)
-    {%- for t in sync_landing_tables() %}
+    -- staging replaced, or an event staging now quarantines): checked incrementally there
     select
-        '{{ t.system }}__{{ t.entity }}' as landing_table,
+        landing_table,
         count(*) as orphaned_state_rows
-    from {{ ref(t.state) }} as held
-    left join {{ ref('stg_' ~ t.system ~ '__' ~ t.entity) }} as staged
-        on
-            held._event_id = staged._event_id
-            and held._loaded_at = staged._loaded_at
-            and held._sync_batch_id = staged._sync_batch_id
-            and staged._quarantine_reason is null
-    where staged._event_id is null
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    from {{ ref('sync_orphaned_state') }}
+    where check_kind = 'orphaned'
+    group by landing_table
 
 ),
 

@@ -26,6 +26,7 @@ COMPARED = {
     "sync_conflicts": "select * exclude (detected_at) from control.sync_conflicts",
     # every append brings new extracts: each is compared once, as a full refresh compares it
     "sync_drift_by_extract": "select * exclude (compared_at) from control.sync_drift_by_extract",
+    "sync_orphaned_state": "select * exclude (checked_at) from control.sync_orphaned_state",
 }
 # the stalled system's backlog is delivered, oldest first, over the appends
 APPEND_FAULTS = replace(DEMO_FAULTS, recovery=0.3)

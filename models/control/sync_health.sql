@@ -109,25 +109,30 @@ unreconciled as (
 
 dispositions as (
 
+    -- the per-batch counts of the dispositions (sync_batch_accounting), summed per flow
+    select
+        landing_table,
+        sum(duplicates) as duplicates,
+        sum(quarantined) as quarantined,
+        sum(not_staged + unaccounted) as lost_events,
+        sum(pending) as pending_events,
+        sum(rows_disposed) as rows_landed
+    from {{ ref('sync_batch_accounting') }}
+    group by landing_table
+
+),
+
+conflicting_redeliveries as (
+
+    -- conflicting redeliveries that landed in the window (few rows: a filtered read)
     select
         dispositions.landing_table,
-        sum(case when dispositions.disposition = 'duplicate' then 1 else 0 end) as duplicates,
-        sum(case when dispositions.disposition = 'quarantined' then 1 else 0 end) as quarantined,
-        sum(
-            case
-                when
-                    dispositions.disposition = 'duplicate_conflict'
-                    and dispositions._loaded_at between clock.window_start and clock.evaluated_at
-                    then 1
-                else 0
-            end
-        ) as duplicate_conflicts,
-        sum(case when dispositions.disposition in ('not_staged', 'unaccounted') then 1 else 0 end)
-            as lost_events,
-        sum(case when dispositions.disposition = 'pending' then 1 else 0 end) as pending_events,
-        count(*) as rows_landed
+        count(*) as duplicate_conflicts
     from {{ ref('sync_event_dispositions') }} as dispositions
     cross join clock
+    where
+        dispositions.disposition = 'duplicate_conflict'
+        and dispositions._loaded_at between clock.window_start and clock.evaluated_at
     group by dispositions.landing_table
 
 ),
@@ -280,7 +285,7 @@ flow_health as (
         coalesce(dispositions.rows_landed, 0) as rows_landed,
         coalesce(dispositions.duplicates, 0) as duplicates,
         coalesce(dispositions.quarantined, 0) as quarantined,
-        coalesce(dispositions.duplicate_conflicts, 0) as duplicate_conflicts,
+        coalesce(conflicting_redeliveries.duplicate_conflicts, 0) as duplicate_conflicts,
         coalesce(dispositions.lost_events, 0) + coalesce(orphaned.orphaned_state_rows, 0)
             as lost_events,
         coalesce(accounting_gaps.unaccounted_batches, 0) as unaccounted_batches,
@@ -297,6 +302,7 @@ flow_health as (
     left join latest_status on flows.landing_table = latest_status.landing_table
     left join unreconciled on flows.landing_table = unreconciled.landing_table
     left join dispositions on flows.landing_table = dispositions.landing_table
+    left join conflicting_redeliveries on flows.landing_table = conflicting_redeliveries.landing_table
     left join latency on flows.landing_table = latency.landing_table
     left join drift on flows.landing_table = drift.landing_table
     left join conflicts on flows.landing_table = conflicts.landing_table

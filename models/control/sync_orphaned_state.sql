@@ -50,31 +50,78 @@ held_orphans as (
 {%- for t in sync_landing_tables() %}
 {%- set name = t.system ~ '__' ~ t.entity %}
 
-{{ ('with' if not scoped else ',') if loop.first else ',' }} checked__{{ name }} as (
+{{ ('with' if not scoped else ',') if loop.first else ',' }} candidates__{{ name }} as (
+
+    {%- if scoped %}
+    -- the state rows whose backing can have changed: each a small filtered read, so the join
+    -- below builds on them rather than on every state row
+    select
+        held.{{ t.key }},
+        held._event_id,
+        held._loaded_at,
+        held._sync_batch_id
+    from {{ ref(t.state) }} as held
+    where held._applied_at >= (select since.checked_at from since)
+    union
+    select
+        held.{{ t.key }},
+        held._event_id,
+        held._loaded_at,
+        held._sync_batch_id
+    from {{ ref(t.state) }} as held
+    where held._event_id in (
+        select restaged._event_id
+        from {{ ref('stg_' ~ name) }} as restaged
+        where restaged._staged_at >= (select since.checked_at from since)
+    )
+    union
+    select
+        held.{{ t.key }},
+        held._event_id,
+        held._loaded_at,
+        held._sync_batch_id
+    from {{ ref(t.state) }} as held
+    where cast(held.{{ t.key }} as {{ dbt.type_string() }}) in (
+        select ho.entity_key from held_orphans as ho where ho.landing_table = '{{ name }}'
+    )
+    {%- else %}
+    select
+        held.{{ t.key }},
+        held._event_id,
+        held._loaded_at,
+        held._sync_batch_id
+    from {{ ref(t.state) }} as held
+    {%- endif %}
+
+),
+
+backing__{{ name }} as (
+
+    -- the valid staged rows of the candidates' events: a semi-join that builds on the few
+    -- candidates and probes staging, instead of hashing all of staging
+    select
+        staged._event_id,
+        staged._loaded_at,
+        staged._sync_batch_id
+    from {{ ref('stg_' ~ name) }} as staged
+    where
+        staged._quarantine_reason is null
+        and staged._event_id in (select candidate._event_id from candidates__{{ name }} as candidate)
+
+),
+
+checked__{{ name }} as (
 
     select
         cast(held.{{ t.key }} as {{ dbt.type_string() }}) as entity_key,
         held._event_id,
         staged._event_id is null as is_orphaned
-    from {{ ref(t.state) }} as held
-    left join {{ ref('stg_' ~ name) }} as staged
+    from candidates__{{ name }} as held
+    left join backing__{{ name }} as staged
         on
             held._event_id = staged._event_id
             and held._loaded_at = staged._loaded_at
             and held._sync_batch_id = staged._sync_batch_id
-            and staged._quarantine_reason is null
-    {%- if scoped %}
-    where
-        held._applied_at >= (select since.checked_at from since)
-        or held._event_id in (
-            select restaged._event_id
-            from {{ ref('stg_' ~ name) }} as restaged
-            where restaged._staged_at >= (select since.checked_at from since)
-        )
-        or cast(held.{{ t.key }} as {{ dbt.type_string() }}) in (
-            select ho.entity_key from held_orphans as ho where ho.landing_table = '{{ name }}'
-        )
-    {%- endif %}
 
 ),
 

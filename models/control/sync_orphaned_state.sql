@@ -49,6 +49,13 @@ held_orphans as (
 
 {%- for t in sync_landing_tables() %}
 {%- set name = t.system ~ '__' ~ t.entity %}
+{#- the candidates' columns, in every branch alike -#}
+{%- set held_columns -%}
+held.{{ t.key }},
+        held._event_id,
+        held._loaded_at,
+        held._sync_batch_id
+{%- endset %}
 
 {{ ('with' if not scoped else ',') if loop.first else ',' }} candidates__{{ name }} as (
 
@@ -56,18 +63,12 @@ held_orphans as (
     -- the state rows whose backing can have changed: each a small filtered read, so the join
     -- below builds on them rather than on every state row
     select
-        held.{{ t.key }},
-        held._event_id,
-        held._loaded_at,
-        held._sync_batch_id
+        {{ held_columns }}
     from {{ ref(t.state) }} as held
     where held._applied_at >= (select since.checked_at from since)
     union
     select
-        held.{{ t.key }},
-        held._event_id,
-        held._loaded_at,
-        held._sync_batch_id
+        {{ held_columns }}
     from {{ ref(t.state) }} as held
     where held._event_id in (
         select restaged._event_id
@@ -76,20 +77,14 @@ held_orphans as (
     )
     union
     select
-        held.{{ t.key }},
-        held._event_id,
-        held._loaded_at,
-        held._sync_batch_id
+        {{ held_columns }}
     from {{ ref(t.state) }} as held
     where cast(held.{{ t.key }} as {{ dbt.type_string() }}) in (
         select ho.entity_key from held_orphans as ho where ho.landing_table = '{{ name }}'
     )
     {%- else %}
     select
-        held.{{ t.key }},
-        held._event_id,
-        held._loaded_at,
-        held._sync_batch_id
+        {{ held_columns }}
     from {{ ref(t.state) }} as held
     {%- endif %}
 
